@@ -1,0 +1,471 @@
+/*
+ * N-API glue: validates every argument (types and buffer extents) so a wrong call from JS throws a TypeError
+ * or RangeError instead of corrupting memory, then calls the kernel.
+ */
+#include <cblas.h>
+#include <node_api.h>
+#include <stdio.h>
+#include <string.h>
+#include "kernels.h"
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+/* Declared by OpenBLAS; used for diagnostics only. */
+extern char *openblas_get_corename(void);
+extern char *openblas_get_config(void);
+extern int openblas_get_num_threads(void);
+extern void openblas_set_num_threads(int);
+
+#define MAX_ARGS 16
+typedef struct {
+  napi_env env;
+  napi_value argv[MAX_ARGS];
+  size_t argc;
+  int failed;
+} Args;
+
+static int fail(Args *a, const char *code, const char *message) {
+  if (!a->failed) napi_throw_range_error(a->env, code, message);
+  a->failed = 1;
+  return 0;
+}
+
+static int load_args(Args *a, napi_env env, napi_callback_info info, size_t expected, const char *fn) {
+  a->env = env;
+  a->argc = MAX_ARGS;
+  a->failed = 0;
+  napi_get_cb_info(env, info, &a->argc, a->argv, NULL, NULL);
+  if (a->argc != expected) {
+    char msg[160];
+    snprintf(msg, sizeof msg, "%s expects %zu arguments, got %zu", fn, expected, a->argc);
+    napi_throw_type_error(env, NULL, msg);
+    a->failed = 1;
+    return 0;
+  }
+  return 1;
+}
+
+/* A typed array of the given type holding at least `need` elements (NULL allowed when optional). */
+static void *typed(Args *a, size_t i, napi_typedarray_type want, int64_t need, int optional, const char *name) {
+  if (a->failed) return NULL;
+  napi_valuetype vt;
+  napi_typeof(a->env, a->argv[i], &vt);
+  if (optional && (vt == napi_null || vt == napi_undefined)) return NULL;
+  bool is_typed = false;
+  napi_is_typedarray(a->env, a->argv[i], &is_typed);
+  char msg[200];
+  if (!is_typed) {
+    snprintf(msg, sizeof msg, "argument %s must be a %s", name, want == napi_float32_array ? "Float32Array" : "Int32Array");
+    napi_throw_type_error(a->env, NULL, msg);
+    a->failed = 1;
+    return NULL;
+  }
+  napi_typedarray_type type;
+  size_t length;
+  void *data;
+  napi_get_typedarray_info(a->env, a->argv[i], &type, &length, &data, NULL, NULL);
+  if (type != want) {
+    snprintf(msg, sizeof msg, "argument %s must be a %s", name, want == napi_float32_array ? "Float32Array" : "Int32Array");
+    napi_throw_type_error(a->env, NULL, msg);
+    a->failed = 1;
+    return NULL;
+  }
+  if (need < 0 || (int64_t)length < need) {
+    snprintf(msg, sizeof msg, "argument %s has %zu elements, needs %lld", name, length, (long long)need);
+    fail(a, "ERR_SEAL_EXTENT", msg);
+    return NULL;
+  }
+  return data;
+}
+
+static float *f32(Args *a, size_t i, int64_t need, const char *name) {
+  return typed(a, i, napi_float32_array, need, 0, name);
+}
+static float *f32_opt(Args *a, size_t i, int64_t need, const char *name) {
+  return typed(a, i, napi_float32_array, need, 1, name);
+}
+static int32_t *i32(Args *a, size_t i, int64_t need, const char *name) {
+  return typed(a, i, napi_int32_array, need, 0, name);
+}
+
+static int64_t length_of(Args *a, size_t i) {
+  size_t length = 0;
+  bool is_typed = false;
+  if (a->failed) return 0;
+  napi_is_typedarray(a->env, a->argv[i], &is_typed);
+  if (is_typed) napi_get_typedarray_info(a->env, a->argv[i], NULL, &length, NULL, NULL, NULL);
+  return (int64_t)length;
+}
+
+static double number(Args *a, size_t i, const char *name) {
+  double value = 0;
+  if (a->failed) return 0;
+  if (napi_get_value_double(a->env, a->argv[i], &value) != napi_ok) {
+    char msg[120];
+    snprintf(msg, sizeof msg, "argument %s must be a number", name);
+    napi_throw_type_error(a->env, NULL, msg);
+    a->failed = 1;
+  }
+  return value;
+}
+
+/* A non-negative integer dimension. */
+static int64_t dim(Args *a, size_t i, const char *name) {
+  double value = number(a, i, name);
+  if (!a->failed && (value < 0 || value != (double)(int64_t)value)) {
+    char msg[120];
+    snprintf(msg, sizeof msg, "argument %s must be a non-negative integer, got %g", name, value);
+    fail(a, "ERR_SEAL_DIM", msg);
+  }
+  return (int64_t)value;
+}
+
+static napi_value undefined(napi_env env) {
+  napi_value u;
+  napi_get_undefined(env, &u);
+  return u;
+}
+
+/* sgemm(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc): row-major C = αA'B' + βC */
+static napi_value js_sgemm(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!load_args(&a, env, info, 13, "sgemm")) return NULL;
+  bool ta = false, tb = false;
+  napi_get_value_bool(env, a.argv[0], &ta);
+  napi_get_value_bool(env, a.argv[1], &tb);
+  int64_t M = dim(&a, 2, "M"), N = dim(&a, 3, "N"), K = dim(&a, 4, "K");
+  float alpha = (float)number(&a, 5, "alpha");
+  int64_t lda = dim(&a, 7, "lda"), ldb = dim(&a, 9, "ldb"), ldc = dim(&a, 12, "ldc");
+  float beta = (float)number(&a, 10, "beta");
+  /* row-major extents: A is M×K (or K×M when transposed), B is K×N (or N×K) */
+  int64_t a_rows = ta ? K : M, a_cols = ta ? M : K, b_rows = tb ? N : K, b_cols = tb ? K : N;
+  if (!a.failed && (lda < (a_cols > 1 ? a_cols : 1) || ldb < (b_cols > 1 ? b_cols : 1) || ldc < (N > 1 ? N : 1)))
+    fail(&a, "ERR_SEAL_DIM", "sgemm leading dimension smaller than the row length");
+  float *A = f32(&a, 6, a_rows ? (a_rows - 1) * lda + a_cols : 0, "A");
+  float *B = f32(&a, 8, b_rows ? (b_rows - 1) * ldb + b_cols : 0, "B");
+  float *C = f32(&a, 11, M ? (M - 1) * ldc + N : 0, "C");
+  if (a.failed) return NULL;
+  if (M == 0 || N == 0) return undefined(env);
+  cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, (int)M, (int)N, (int)K,
+              alpha, A, (int)lda, B, (int)ldb, beta, C, (int)ldc);
+  return undefined(env);
+}
+
+static napi_value js_rmsnorm_forward(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!load_args(&a, env, info, 7, "rmsnormForward")) return NULL;
+  int64_t rows = dim(&a, 4, "rows"), d = dim(&a, 5, "dim");
+  float eps = (float)number(&a, 6, "eps");
+  float *out = f32(&a, 0, rows * d, "out"), *rstd = f32_opt(&a, 1, rows, "rstd");
+  float *x = f32(&a, 2, rows * d, "x"), *w = f32(&a, 3, d, "weight");
+  if (a.failed) return NULL;
+  rmsnorm_forward(out, rstd, x, w, rows, d, eps);
+  return undefined(env);
+}
+
+static napi_value js_rmsnorm_backward(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!load_args(&a, env, info, 8, "rmsnormBackward")) return NULL;
+  int64_t rows = dim(&a, 6, "rows"), d = dim(&a, 7, "dim");
+  float *dx = f32(&a, 0, rows * d, "dx"), *dw = f32_opt(&a, 1, d, "dweight");
+  float *dout = f32(&a, 2, rows * d, "dout"), *x = f32(&a, 3, rows * d, "x");
+  float *w = f32(&a, 4, d, "weight"), *rstd = f32(&a, 5, rows, "rstd");
+  if (a.failed) return NULL;
+  rmsnorm_backward(dx, dw, dout, x, w, rstd, rows, d);
+  return undefined(env);
+}
+
+static napi_value js_rope_apply(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!load_args(&a, env, info, 8, "ropeApply")) return NULL;
+  int64_t tokens = dim(&a, 4, "tokens"), heads = dim(&a, 5, "heads"), hd = dim(&a, 6, "headDim");
+  int direction = (int)number(&a, 7, "direction");
+  if (!a.failed && hd % 2 != 0) fail(&a, "ERR_SEAL_DIM", "ropeApply: headDim must be even");
+  float *x = f32(&a, 0, tokens * heads * hd, "x");
+  int32_t *pos = i32(&a, 1, tokens, "positions");
+  float *c = f32(&a, 2, 0, "cos"), *s = f32(&a, 3, 0, "sin");
+  if (a.failed) return NULL;
+  int64_t table_rows = hd ? length_of(&a, 2) / (hd / 2) : 0;
+  if (length_of(&a, 3) < length_of(&a, 2)) return fail(&a, "ERR_SEAL_EXTENT", "ropeApply: sin table shorter than cos"), NULL;
+  for (int64_t t = 0; t < tokens; t++)
+    if (pos[t] < 0 || pos[t] >= table_rows) return fail(&a, "ERR_SEAL_EXTENT", "ropeApply: position outside the cos/sin table"), NULL;
+  rope_apply(x, pos, c, s, tokens, heads, hd, direction);
+  return undefined(env);
+}
+
+static napi_value js_attention_forward(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!load_args(&a, env, info, 12, "attentionForward")) return NULL;
+  int64_t tokens = dim(&a, 7, "tokens"), heads = dim(&a, 8, "heads"), kvh = dim(&a, 9, "kvHeads");
+  int64_t hd = dim(&a, 10, "headDim");
+  float scale = (float)number(&a, 11, "scale");
+  if (!a.failed && (kvh == 0 || heads % kvh != 0)) fail(&a, "ERR_SEAL_DIM", "attentionForward: heads must be a multiple of kvHeads");
+  float *out = f32(&a, 0, tokens * heads * hd, "out"), *lse = f32_opt(&a, 1, tokens * heads, "lse");
+  float *q = f32(&a, 2, tokens * heads * hd, "q"), *k = f32(&a, 3, 0, "k"), *v = f32(&a, 4, 0, "v");
+  int32_t *base = i32(&a, 5, tokens, "keyBase"), *count = i32(&a, 6, tokens, "keyCount");
+  if (a.failed) return NULL;
+  int64_t rows = length_of(&a, 3) / (kvh * hd);
+  if (length_of(&a, 4) < rows * kvh * hd) return fail(&a, "ERR_SEAL_EXTENT", "attentionForward: v shorter than k"), NULL;
+  for (int64_t t = 0; t < tokens; t++)
+    if (base[t] < 0 || count[t] < 0 || (int64_t)base[t] + count[t] > rows)
+      return fail(&a, "ERR_SEAL_EXTENT", "attentionForward: key range outside k/v"), NULL;
+  attention_forward(out, lse, q, k, v, base, count, tokens, heads, kvh, hd, scale);
+  return undefined(env);
+}
+
+static napi_value js_attention_backward(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!load_args(&a, env, info, 15, "attentionBackward")) return NULL;
+  int64_t seqs = dim(&a, 10, "seqs"), heads = dim(&a, 11, "heads"), kvh = dim(&a, 12, "kvHeads");
+  int64_t hd = dim(&a, 13, "headDim");
+  float scale = (float)number(&a, 14, "scale");
+  if (!a.failed && (kvh == 0 || heads % kvh != 0)) fail(&a, "ERR_SEAL_DIM", "attentionBackward: heads must be a multiple of kvHeads");
+  int32_t *starts = i32(&a, 9, seqs + 1, "seqStart");
+  if (a.failed) return NULL;
+  if (starts[0] != 0) return fail(&a, "ERR_SEAL_EXTENT", "attentionBackward: seqStart[0] must be 0"), NULL;
+  for (int64_t s = 0; s < seqs; s++)
+    if (starts[s + 1] < starts[s]) return fail(&a, "ERR_SEAL_EXTENT", "attentionBackward: seqStart must be non-decreasing"), NULL;
+  int64_t tokens = starts[seqs];
+  float *dq = f32(&a, 0, tokens * heads * hd, "dq"), *dk = f32(&a, 1, tokens * kvh * hd, "dk");
+  float *dv = f32(&a, 2, tokens * kvh * hd, "dv"), *dout = f32(&a, 3, tokens * heads * hd, "dout");
+  float *out = f32(&a, 4, tokens * heads * hd, "out"), *lse = f32(&a, 5, tokens * heads, "lse");
+  float *q = f32(&a, 6, tokens * heads * hd, "q"), *k = f32(&a, 7, tokens * kvh * hd, "k");
+  float *v = f32(&a, 8, tokens * kvh * hd, "v");
+  if (a.failed) return NULL;
+  attention_backward(dq, dk, dv, dout, out, lse, q, k, v, starts, seqs, heads, kvh, hd, scale);
+  return undefined(env);
+}
+
+static napi_value js_swiglu_forward(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!load_args(&a, env, info, 4, "swigluForward")) return NULL;
+  int64_t n = dim(&a, 3, "n");
+  float *out = f32(&a, 0, n, "out"), *g = f32(&a, 1, n, "gate"), *u = f32(&a, 2, n, "up");
+  if (a.failed) return NULL;
+  swiglu_forward(out, g, u, n);
+  return undefined(env);
+}
+
+static napi_value js_swiglu_backward(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!load_args(&a, env, info, 6, "swigluBackward")) return NULL;
+  int64_t n = dim(&a, 5, "n");
+  float *dg = f32(&a, 0, n, "dgate"), *du = f32(&a, 1, n, "dup"), *dout = f32(&a, 2, n, "dout");
+  float *g = f32(&a, 3, n, "gate"), *u = f32(&a, 4, n, "up");
+  if (a.failed) return NULL;
+  swiglu_backward(dg, du, dout, g, u, n);
+  return undefined(env);
+}
+
+static napi_value js_cross_entropy(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!load_args(&a, env, info, 6, "crossEntropy")) return NULL;
+  int64_t rows = dim(&a, 3, "rows"), vocab = dim(&a, 4, "vocab");
+  float grad_scale = (float)number(&a, 5, "gradScale");
+  float *logits = f32(&a, 0, rows * vocab, "logits"), *losses = f32(&a, 1, rows, "losses");
+  int32_t *targets = i32(&a, 2, rows, "targets");
+  if (a.failed) return NULL;
+  for (int64_t r = 0; r < rows; r++)
+    if (targets[r] >= vocab) return fail(&a, "ERR_SEAL_EXTENT", "crossEntropy: target id >= vocab"), NULL;
+  cross_entropy(logits, losses, targets, rows, vocab, grad_scale);
+  return undefined(env);
+}
+
+static napi_value js_adamw_step(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!load_args(&a, env, info, 10, "adamwStep")) return NULL;
+  int64_t n = length_of(&a, 0);
+  float *p = f32(&a, 0, n, "param"), *g = f32(&a, 1, n, "grad"), *m = f32(&a, 2, n, "m"), *v = f32(&a, 3, n, "v");
+  float lr = (float)number(&a, 4, "lr"), b1 = (float)number(&a, 5, "beta1"), b2 = (float)number(&a, 6, "beta2");
+  float eps = (float)number(&a, 7, "eps"), wd = (float)number(&a, 8, "weightDecay");
+  int64_t step = dim(&a, 9, "step");
+  if (!a.failed && step < 1) fail(&a, "ERR_SEAL_DIM", "adamwStep: step is 1-based");
+  if (a.failed) return NULL;
+  adamw_step(p, g, m, v, n, lr, b1, b2, eps, wd, step);
+  return undefined(env);
+}
+
+static int check_ids(Args *a, const int32_t *ids, int64_t tokens, int64_t rows, const char *fn) {
+  for (int64_t t = 0; t < tokens; t++)
+    if (ids[t] < 0 || ids[t] >= rows) {
+      char msg[160];
+      snprintf(msg, sizeof msg, "%s: token id %d outside the table of %lld rows", fn, ids[t], (long long)rows);
+      return fail(a, "ERR_SEAL_EXTENT", msg);
+    }
+  return 1;
+}
+
+static napi_value js_embedding_forward(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!load_args(&a, env, info, 5, "embeddingForward")) return NULL;
+  int64_t tokens = dim(&a, 3, "tokens"), d = dim(&a, 4, "dim");
+  float *out = f32(&a, 0, tokens * d, "out"), *table = f32(&a, 1, 0, "table");
+  int32_t *ids = i32(&a, 2, tokens, "ids");
+  if (a.failed || !d || !check_ids(&a, ids, tokens, length_of(&a, 1) / d, "embeddingForward")) return NULL;
+  embedding_forward(out, table, ids, tokens, d);
+  return undefined(env);
+}
+
+static napi_value js_embedding_backward(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!load_args(&a, env, info, 5, "embeddingBackward")) return NULL;
+  int64_t tokens = dim(&a, 3, "tokens"), d = dim(&a, 4, "dim");
+  float *dtable = f32(&a, 0, 0, "dtable"), *dout = f32(&a, 1, tokens * d, "dout");
+  int32_t *ids = i32(&a, 2, tokens, "ids");
+  if (a.failed || !d || !check_ids(&a, ids, tokens, length_of(&a, 0) / d, "embeddingBackward")) return NULL;
+  embedding_backward(dtable, dout, ids, tokens, d);
+  return undefined(env);
+}
+
+static napi_value js_bias_forward(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!load_args(&a, env, info, 4, "biasForward")) return NULL;
+  int64_t rows = dim(&a, 2, "rows"), d = dim(&a, 3, "dim");
+  float *x = f32(&a, 0, rows * d, "x"), *b = f32(&a, 1, d, "bias");
+  if (a.failed) return NULL;
+  bias_forward(x, b, rows, d);
+  return undefined(env);
+}
+
+static napi_value js_bias_backward(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!load_args(&a, env, info, 4, "biasBackward")) return NULL;
+  int64_t rows = dim(&a, 2, "rows"), d = dim(&a, 3, "dim");
+  float *db = f32(&a, 0, d, "dbias"), *dout = f32(&a, 1, rows * d, "dout");
+  if (a.failed) return NULL;
+  bias_backward(db, dout, rows, d);
+  return undefined(env);
+}
+
+static napi_value js_dropout_forward(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!load_args(&a, env, info, 5, "dropoutForward")) return NULL;
+  int64_t n = length_of(&a, 2);
+  float *out = f32(&a, 0, n, "out"), *mask = f32(&a, 1, n, "mask"), *x = f32(&a, 2, n, "x");
+  float p = (float)number(&a, 3, "p");
+  double seed = number(&a, 4, "seed");
+  if (!a.failed && !(p >= 0.0f && p < 1.0f)) fail(&a, "ERR_SEAL_DIM", "dropoutForward: p must be in [0, 1)");
+  if (a.failed) return NULL;
+  dropout_forward(out, mask, x, n, p, (uint64_t)seed);
+  return undefined(env);
+}
+
+/* vec ops: (a, b) with b as long as a, or (a, alpha) */
+static napi_value js_vec_add(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!load_args(&a, env, info, 2, "vecAdd")) return NULL;
+  int64_t n = length_of(&a, 0);
+  float *x = f32(&a, 0, n, "a"), *y = f32(&a, 1, n, "b");
+  if (a.failed) return NULL;
+  vec_add(x, y, n);
+  return undefined(env);
+}
+
+static napi_value js_vec_axpy(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!load_args(&a, env, info, 3, "vecAxpy")) return NULL;
+  int64_t n = length_of(&a, 0);
+  float *x = f32(&a, 0, n, "a"), *y = f32(&a, 1, n, "b");
+  float alpha = (float)number(&a, 2, "alpha");
+  if (a.failed) return NULL;
+  vec_axpy(x, y, alpha, n);
+  return undefined(env);
+}
+
+static napi_value js_vec_scale(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!load_args(&a, env, info, 2, "vecScale")) return NULL;
+  int64_t n = length_of(&a, 0);
+  float *x = f32(&a, 0, n, "a");
+  float alpha = (float)number(&a, 1, "alpha");
+  if (a.failed) return NULL;
+  vec_scale(x, alpha, n);
+  return undefined(env);
+}
+
+static napi_value js_vec_mul(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!load_args(&a, env, info, 2, "vecMul")) return NULL;
+  int64_t n = length_of(&a, 0);
+  float *x = f32(&a, 0, n, "a"), *y = f32(&a, 1, n, "b");
+  if (a.failed) return NULL;
+  vec_mul(x, y, n);
+  return undefined(env);
+}
+
+static napi_value js_vec_sum_squares(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!load_args(&a, env, info, 1, "vecSumSquares")) return NULL;
+  int64_t n = length_of(&a, 0);
+  float *x = f32(&a, 0, n, "a");
+  if (a.failed) return NULL;
+  napi_value result;
+  napi_create_double(env, vec_sum_squares(x, n), &result);
+  return result;
+}
+
+static napi_value js_set_threads(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!load_args(&a, env, info, 1, "setThreads")) return NULL;
+  int64_t n = dim(&a, 0, "threads");
+  if (!a.failed && n < 1) fail(&a, "ERR_SEAL_DIM", "setThreads: need at least one thread");
+  if (a.failed) return NULL;
+  openblas_set_num_threads((int)n);
+#ifdef _OPENMP
+  omp_set_num_threads((int)n);
+#endif
+  return undefined(env);
+}
+
+static napi_value js_info(napi_env env, napi_callback_info info) {
+  (void)info;
+  napi_value obj, value;
+  napi_create_object(env, &obj);
+  napi_create_string_utf8(env, openblas_get_corename(), NAPI_AUTO_LENGTH, &value);
+  napi_set_named_property(env, obj, "blasCore", value);
+  napi_create_string_utf8(env, openblas_get_config(), NAPI_AUTO_LENGTH, &value);
+  napi_set_named_property(env, obj, "blasConfig", value);
+  napi_create_int32(env, openblas_get_num_threads(), &value);
+  napi_set_named_property(env, obj, "blasThreads", value);
+#ifdef _OPENMP
+  napi_create_int32(env, omp_get_max_threads(), &value);
+#else
+  napi_create_int32(env, 1, &value);
+#endif
+  napi_set_named_property(env, obj, "kernelThreads", value);
+  return obj;
+}
+
+#define EXPORT(name, fn) {name, NULL, fn, NULL, NULL, NULL, napi_default, NULL}
+
+static napi_value init(napi_env env, napi_value exports) {
+  napi_property_descriptor props[] = {
+      EXPORT("sgemm", js_sgemm),
+      EXPORT("rmsnormForward", js_rmsnorm_forward),
+      EXPORT("rmsnormBackward", js_rmsnorm_backward),
+      EXPORT("ropeApply", js_rope_apply),
+      EXPORT("attentionForward", js_attention_forward),
+      EXPORT("attentionBackward", js_attention_backward),
+      EXPORT("swigluForward", js_swiglu_forward),
+      EXPORT("swigluBackward", js_swiglu_backward),
+      EXPORT("crossEntropy", js_cross_entropy),
+      EXPORT("adamwStep", js_adamw_step),
+      EXPORT("embeddingForward", js_embedding_forward),
+      EXPORT("embeddingBackward", js_embedding_backward),
+      EXPORT("biasForward", js_bias_forward),
+      EXPORT("biasBackward", js_bias_backward),
+      EXPORT("dropoutForward", js_dropout_forward),
+      EXPORT("vecAdd", js_vec_add),
+      EXPORT("vecAxpy", js_vec_axpy),
+      EXPORT("vecScale", js_vec_scale),
+      EXPORT("vecMul", js_vec_mul),
+      EXPORT("vecSumSquares", js_vec_sum_squares),
+      EXPORT("setThreads", js_set_threads),
+      EXPORT("info", js_info),
+  };
+  napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)

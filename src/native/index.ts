@@ -1,0 +1,187 @@
+/**
+ * Loads the C addon (native/, built by `npm install`) and exposes its kernels with types.
+ *
+ * Before the addon (and with it OpenBLAS) loads, we pick OpenBLAS's core type from the CPU flags: Debian's
+ * OpenBLAS 0.3.21 mis-detects AMD Zen 5 as Haswell and runs sgemm at half speed (DESIGN.md). Forcing an AVX-512
+ * core type on a CPU without AVX-512 crashes, so it is chosen from /proc/cpuinfo, never hard-coded, and a
+ * user's own OPENBLAS_CORETYPE always wins.
+ */
+import { existsSync, readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { cpus } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+export interface NativeKernels {
+  /** Row-major C = alpha·op(A)·op(B) + beta·C, op = transpose when the flag is set (cblas_sgemm). */
+  sgemm(
+    transA: boolean,
+    transB: boolean,
+    m: number,
+    n: number,
+    k: number,
+    alpha: number,
+    a: Float32Array,
+    lda: number,
+    b: Float32Array,
+    ldb: number,
+    beta: number,
+    c: Float32Array,
+    ldc: number,
+  ): void;
+  rmsnormForward(
+    out: Float32Array,
+    rstd: Float32Array | null,
+    x: Float32Array,
+    weight: Float32Array,
+    rows: number,
+    dim: number,
+    eps: number,
+  ): void;
+  /** dx += ∂L/∂x; dweight += ∂L/∂w when given. */
+  rmsnormBackward(
+    dx: Float32Array,
+    dweight: Float32Array | null,
+    dout: Float32Array,
+    x: Float32Array,
+    weight: Float32Array,
+    rstd: Float32Array,
+    rows: number,
+    dim: number,
+  ): void;
+  /** In-place rotate-half RoPE; direction -1 is the inverse rotation (the backward). Tables: [positions, headDim/2]. */
+  ropeApply(
+    x: Float32Array,
+    positions: Int32Array,
+    cos: Float32Array,
+    sin: Float32Array,
+    tokens: number,
+    heads: number,
+    headDim: number,
+    direction: 1 | -1,
+  ): void;
+  attentionForward(
+    out: Float32Array,
+    lse: Float32Array | null,
+    q: Float32Array,
+    k: Float32Array,
+    v: Float32Array,
+    keyBase: Int32Array,
+    keyCount: Int32Array,
+    tokens: number,
+    heads: number,
+    kvHeads: number,
+    headDim: number,
+    scale: number,
+  ): void;
+  /** Overwrites dq, dk, dv. Sequence s owns tokens and key rows seqStart[s]..seqStart[s+1]-1 (causal). */
+  attentionBackward(
+    dq: Float32Array,
+    dk: Float32Array,
+    dv: Float32Array,
+    dout: Float32Array,
+    out: Float32Array,
+    lse: Float32Array,
+    q: Float32Array,
+    k: Float32Array,
+    v: Float32Array,
+    seqStart: Int32Array,
+    seqs: number,
+    heads: number,
+    kvHeads: number,
+    headDim: number,
+    scale: number,
+  ): void;
+  swigluForward(out: Float32Array, gate: Float32Array, up: Float32Array, n: number): void;
+  swigluBackward(
+    dgate: Float32Array,
+    dup: Float32Array,
+    dout: Float32Array,
+    gate: Float32Array,
+    up: Float32Array,
+    n: number,
+  ): void;
+  /** losses[r] = CE of row r (0 where target < 0); when gradScale ≠ 0 logits become gradScale·(softmax − onehot). */
+  crossEntropy(
+    logits: Float32Array,
+    losses: Float32Array,
+    targets: Int32Array,
+    rows: number,
+    vocab: number,
+    gradScale: number,
+  ): void;
+  adamwStep(
+    param: Float32Array,
+    grad: Float32Array,
+    m: Float32Array,
+    v: Float32Array,
+    lr: number,
+    beta1: number,
+    beta2: number,
+    eps: number,
+    weightDecay: number,
+    step: number,
+  ): void;
+  embeddingForward(out: Float32Array, table: Float32Array, ids: Int32Array, tokens: number, dim: number): void;
+  embeddingBackward(dtable: Float32Array, dout: Float32Array, ids: Int32Array, tokens: number, dim: number): void;
+  biasForward(x: Float32Array, bias: Float32Array, rows: number, dim: number): void;
+  /** dbias += column sums of dout. */
+  biasBackward(dbias: Float32Array, dout: Float32Array, rows: number, dim: number): void;
+  /** Inverted dropout; mask receives the per-element multiplier (0 or 1/(1−p)). */
+  dropoutForward(out: Float32Array, mask: Float32Array, x: Float32Array, p: number, seed: number): void;
+  vecAdd(a: Float32Array, b: Float32Array): void;
+  vecAxpy(a: Float32Array, b: Float32Array, alpha: number): void;
+  vecScale(a: Float32Array, alpha: number): void;
+  vecMul(a: Float32Array, b: Float32Array): void;
+  vecSumSquares(a: Float32Array): number;
+  setThreads(threads: number): void;
+  info(): { blasCore: string; blasConfig: string; blasThreads: number; kernelThreads: number };
+}
+
+/** The OpenBLAS core type to force on this CPU, or null to let OpenBLAS decide. */
+export function chooseOpenBlasCoreType(cpuFlags: Set<string>, vendorIsAmd: boolean): string | null {
+  const avx512 = ["avx512f", "avx512bw", "avx512vl", "avx512dq", "avx512cd"].every((f) => cpuFlags.has(f));
+  if (!avx512) return null;
+  // OpenBLAS detects Intel AVX-512 parts itself; it is AMD (Zen 4/5) that 0.3.21 misses.
+  if (!vendorIsAmd) return null;
+  return cpuFlags.has("avx512_bf16") ? "COOPERLAKE" : "SKYLAKEX";
+}
+
+function readCpuInfo(): { flags: Set<string>; amd: boolean } {
+  try {
+    const text = readFileSync("/proc/cpuinfo", "utf8");
+    const flagsLine = text.split("\n").find((line) => line.startsWith("flags"));
+    return {
+      flags: new Set(flagsLine ? flagsLine.split(":")[1].trim().split(/\s+/) : []),
+      amd: /vendor_id\s*:\s*AuthenticAMD/.test(text),
+    };
+  } catch {
+    return { flags: new Set(), amd: false };
+  }
+}
+
+function loadNative(): NativeKernels {
+  if (!process.env.OPENBLAS_CORETYPE) {
+    const { flags, amd } = readCpuInfo();
+    const core = chooseOpenBlasCoreType(flags, amd);
+    if (core) process.env.OPENBLAS_CORETYPE = core;
+  }
+  const threads = String(Math.max(1, Number(process.env.SEAL_THREADS) || cpus().length));
+  process.env.OMP_NUM_THREADS ??= threads;
+  process.env.OPENBLAS_NUM_THREADS ??= threads;
+  const here = dirname(fileURLToPath(import.meta.url));
+  // dist/src/native → repository root is three levels up; src/native (when run from source) two.
+  const candidates = [
+    join(here, "../../../build/Release/seal_native.node"),
+    join(here, "../../build/Release/seal_native.node"),
+  ];
+  const path = candidates.find((p) => existsSync(p));
+  if (!path) {
+    throw new Error(
+      "seal: the native addon is not built (build/Release/seal_native.node missing). Run `npm install` or `npm run build` in the seal folder.",
+    );
+  }
+  return createRequire(import.meta.url)(path) as NativeKernels;
+}
+
+export const native: NativeKernels = loadNative();
