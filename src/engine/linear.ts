@@ -1,0 +1,45 @@
+/**
+ * y = x·Wᵀ (+ b) for row-major x [rows, in] and PyTorch-layout W [out, in], with its two backwards.
+ * Thin wrappers over sgemm that name the shapes once, so the model code reads like the math.
+ */
+import { native } from "../native/index.js";
+
+export function linearForward(
+  out: Float32Array,
+  x: Float32Array,
+  weight: Float32Array,
+  bias: Float32Array | null,
+  rows: number,
+  inDim: number,
+  outDim: number,
+): void {
+  native.sgemm(false, true, rows, outDim, inDim, 1, x, inDim, weight, inDim, 0, out, outDim);
+  if (bias) native.biasForward(out, bias, rows, outDim);
+}
+
+/** dx (+)= dout·W. `accumulate` adds into dx instead of overwriting it. */
+export function linearBackwardInput(
+  dx: Float32Array,
+  dout: Float32Array,
+  weight: Float32Array,
+  rows: number,
+  inDim: number,
+  outDim: number,
+  accumulate: boolean,
+): void {
+  native.sgemm(false, false, rows, inDim, outDim, 1, dout, outDim, weight, inDim, accumulate ? 1 : 0, dx, inDim);
+}
+
+/** dW += doutᵀ·x (and dbias += Σ_rows dout). */
+export function linearBackwardWeight(
+  dweight: Float32Array,
+  dbias: Float32Array | null,
+  dout: Float32Array,
+  x: Float32Array,
+  rows: number,
+  inDim: number,
+  outDim: number,
+): void {
+  native.sgemm(true, false, outDim, inDim, rows, 1, dout, outDim, x, inDim, 1, dweight, inDim);
+  if (dbias) native.biasBackward(dbias, dout, rows, outDim);
+}

@@ -1,0 +1,197 @@
+/**
+ * The decoder model: embeddings → layers → final RMSNorm → LM head, with a training forward/backward over
+ * packed batches and a cached forward for generation. HF semantics as in transformers' LlamaForCausalLM /
+ * Qwen2ForCausalLM (logits = RMSNorm(h)·lm_headᵀ, lm_head = embed_tokens when tied).
+ */
+import { native } from "../native/index.js";
+import { Arena } from "./arena.js";
+import type { PackedBatch } from "./batch.js";
+import { packSequences } from "./batch.js";
+import { type ModelConfig, validateConfig } from "./config.js";
+import { type Gradients, layerBackward, layerForward, type PassContext } from "./decoder-layer.js";
+import type { KvCache } from "./kv-cache.js";
+import type { LoraAdapter } from "./lora.js";
+import { RopeTables } from "./rope.js";
+import type { ModelWeights } from "./weights.js";
+
+export type { Gradients } from "./decoder-layer.js";
+
+export interface LossResult {
+  /** Sum of token cross-entropies (nats) over the rows with a target. */
+  lossSum: number;
+  tokens: number;
+}
+
+export class Model {
+  readonly rope: RopeTables;
+  readonly arena = new Arena();
+  /** The active adapter (null = base model). Several adapters can be kept and switched freely. */
+  adapter: LoraAdapter | null = null;
+
+  constructor(
+    readonly config: ModelConfig,
+    public weights: ModelWeights,
+  ) {
+    validateConfig(config);
+    this.rope = new RopeTables(config);
+  }
+
+  private context(rows: number, plan: PassContext["plan"], save: boolean, dropoutSeed: number | null): PassContext {
+    const maxPosition = plan.positions.reduce((m, p) => Math.max(m, p), 0);
+    this.rope.ensure(maxPosition + 1);
+    return {
+      config: this.config,
+      arena: this.arena,
+      rope: this.rope,
+      rows,
+      plan,
+      adapter: this.adapter,
+      save,
+      dropoutSeed,
+      loraSaved: new Map(),
+    };
+  }
+
+  /** Embeddings and all layers; returns the last hidden state [rows, D] (before the final norm). */
+  private trunk(ctx: PassContext, tokens: Int32Array): Float32Array {
+    const D = this.config.hiddenSize;
+    let x = this.arena.f32(ctx.save ? "L0.x" : "x", ctx.rows * D);
+    native.embeddingForward(x, this.weights.embedTokens, tokens, ctx.rows, D);
+    for (let l = 0; l < this.config.numLayers; l++) x = layerForward(ctx, l, this.weights.layers[l], x);
+    return x;
+  }
+
+  /** Final norm + LM head for the given rows of `hidden`; returns logits [rows.length, V] and what backward needs. */
+  private head(hidden: Float32Array, rows: ArrayLike<number>, save: boolean) {
+    const D = this.config.hiddenSize;
+    const V = this.config.vocabSize;
+    const m = rows.length;
+    const selected = this.arena.f32("head.x", m * D);
+    for (let i = 0; i < m; i++) selected.set(hidden.subarray(rows[i] * D, (rows[i] + 1) * D), i * D);
+    const normed = this.arena.f32("head.n", m * D);
+    const rstd = this.arena.f32("head.rstd", m);
+    native.rmsnormForward(normed, rstd, selected, this.weights.finalNorm, m, D, this.config.rmsNormEps);
+    const logits = this.arena.f32(save ? "head.logits" : "logits", m * V);
+    native.sgemm(false, true, m, V, D, 1, normed, D, this.weights.lmHead, D, 0, logits, V);
+    return { selected, normed, rstd, logits };
+  }
+
+  /** Logits at every position of each sequence (a full forward, no cache). */
+  logits(sequences: ArrayLike<number>[]): Float32Array[] {
+    const batch = packSequences(sequences);
+    const ctx = this.context(batch.rows, { ...batch, cache: null }, false, null);
+    const hidden = this.trunk(ctx, batch.tokens);
+    const all = Array.from({ length: batch.rows }, (_, i) => i);
+    const { logits } = this.head(hidden, all, false);
+    const V = this.config.vocabSize;
+    return sequences.map((_, s) => logits.slice(batch.seqStart[s] * V, batch.seqStart[s + 1] * V));
+  }
+
+  /**
+   * Cross-entropy of `targets` (one per row; −1 = no loss) and, when `grads` is given, the backward:
+   * gradients of (gradScale · lossSum) are accumulated into grads.lora / grads.full.
+   */
+  lossAndBackward(
+    batch: PackedBatch,
+    targets: Int32Array,
+    options: { grads?: Gradients; gradScale?: number; dropoutSeed?: number | null } = {},
+  ): LossResult {
+    const { grads, gradScale = 1 } = options;
+    if (targets.length !== batch.rows) throw new Error(`targets has ${targets.length} rows, batch has ${batch.rows}`);
+    const training = grads !== undefined;
+    const ctx = this.context(
+      batch.rows,
+      { ...batch, cache: null },
+      training,
+      training ? (options.dropoutSeed ?? null) : null,
+    );
+    const hidden = this.trunk(ctx, batch.tokens);
+    const lossRows: number[] = [];
+    for (let r = 0; r < batch.rows; r++) if (targets[r] >= 0) lossRows.push(r);
+    const m = lossRows.length;
+    if (m === 0) return { lossSum: 0, tokens: 0 };
+    const { selected, normed, rstd, logits } = this.head(hidden, lossRows, training);
+    const compactTargets = this.arena.i32("head.targets", m);
+    lossRows.forEach((r, i) => {
+      compactTargets[i] = targets[r];
+    });
+    const losses = this.arena.f32("head.losses", m);
+    native.crossEntropy(logits, losses, compactTargets, m, this.config.vocabSize, training ? gradScale : 0);
+    let lossSum = 0;
+    for (let i = 0; i < m; i++) lossSum += losses[i];
+    if (grads) this.backward(ctx, batch, grads, lossRows, { selected, normed, rstd, dlogits: logits });
+    return { lossSum, tokens: m };
+  }
+
+  private backward(
+    ctx: PassContext,
+    batch: PackedBatch,
+    grads: Gradients,
+    lossRows: number[],
+    head: { selected: Float32Array; normed: Float32Array; rstd: Float32Array; dlogits: Float32Array },
+  ): void {
+    const D = this.config.hiddenSize;
+    const V = this.config.vocabSize;
+    const m = lossRows.length;
+    const full = grads.full;
+    // LM head and final norm, on the rows that carry a loss
+    const dNormed = this.arena.f32("d.head.n", m * D);
+    native.sgemm(false, false, m, D, V, 1, head.dlogits, V, this.weights.lmHead, D, 0, dNormed, D);
+    if (full) native.sgemm(true, false, V, D, m, 1, head.dlogits, V, head.normed, D, 1, full.lmHead, D);
+    const dSelected = this.arena.zeros("d.head.x", m * D);
+    native.rmsnormBackward(
+      dSelected,
+      full?.finalNorm ?? null,
+      dNormed,
+      head.selected,
+      this.weights.finalNorm,
+      head.rstd,
+      m,
+      D,
+    );
+    const dres = this.arena.zeros("d.res", batch.rows * D);
+    lossRows.forEach((r, i) => {
+      dres.set(dSelected.subarray(i * D, (i + 1) * D), r * D);
+    });
+    for (let l = this.config.numLayers - 1; l >= 0; l--) {
+      const x = this.arena.f32(`L${l}.x`, batch.rows * D);
+      layerBackward(ctx, l, this.weights.layers[l], x, dres, grads);
+    }
+    if (full) native.embeddingBackward(full.embedTokens, dres, batch.tokens, batch.rows, D);
+  }
+
+  /**
+   * Forward of new tokens against a KV cache (prefill or decode). Token t sits at `positions[t]` of cache slot
+   * `slots[t]` and attends to positions 0..positions[t] of that slot. Returns logits [outputRows.length, V].
+   */
+  forwardCached(
+    cache: KvCache,
+    tokens: Int32Array,
+    positions: Int32Array,
+    slots: Int32Array,
+    outputRows: ArrayLike<number>,
+  ): Float32Array {
+    const rows = tokens.length;
+    const rowOf = this.arena.i32("cache.rowOf", rows);
+    const keyBase = this.arena.i32("cache.keyBase", rows);
+    const keyCount = this.arena.i32("cache.keyCount", rows);
+    for (let t = 0; t < rows; t++) {
+      if (positions[t] >= cache.capacity)
+        throw new Error(`position ${positions[t]} exceeds the KV cache capacity ${cache.capacity}`);
+      keyBase[t] = slots[t] * cache.capacity;
+      rowOf[t] = keyBase[t] + positions[t];
+      keyCount[t] = positions[t] + 1;
+    }
+    const plan = { positions, keyBase, keyCount, seqStart: null, cache: { k: cache.k[0], v: cache.v[0], rowOf } };
+    const ctx = this.context(rows, plan, false, null);
+    const D = this.config.hiddenSize;
+    let x = this.arena.f32("x", rows * D);
+    native.embeddingForward(x, this.weights.embedTokens, tokens, rows, D);
+    for (let l = 0; l < this.config.numLayers; l++) {
+      plan.cache.k = cache.k[l];
+      plan.cache.v = cache.v[l];
+      x = layerForward(ctx, l, this.weights.layers[l], x);
+    }
+    return this.head(x, outputRows, false).logits;
+  }
+}
