@@ -1,0 +1,53 @@
+/**
+ * AdamW over a list of parameter tensors (torch.optim.AdamW semantics, run in the native kernel) and global-norm
+ * gradient clipping (torch.nn.utils.clip_grad_norm_). Defaults are HF Trainer's: betas (0.9, 0.999), eps 1e-8.
+ */
+import { native } from "../native/index.js";
+
+export interface AdamWOptions {
+  beta1: number;
+  beta2: number;
+  eps: number;
+  weightDecay: number;
+}
+
+export const DEFAULT_ADAMW: Readonly<AdamWOptions> = { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0 };
+
+export class AdamW {
+  private readonly m: Float32Array[];
+  private readonly v: Float32Array[];
+  /** Updates applied so far (the next update is step + 1, as AdamW's bias correction counts). */
+  step = 0;
+
+  constructor(
+    readonly params: Float32Array[],
+    readonly options: AdamWOptions = DEFAULT_ADAMW,
+  ) {
+    this.m = params.map((p) => new Float32Array(p.length));
+    this.v = params.map((p) => new Float32Array(p.length));
+  }
+
+  update(grads: Float32Array[], lr: number): void {
+    if (grads.length !== this.params.length)
+      throw new Error(`AdamW: ${grads.length} gradients for ${this.params.length} parameters`);
+    this.step++;
+    const { beta1, beta2, eps, weightDecay } = this.options;
+    for (let i = 0; i < this.params.length; i++)
+      native.adamwStep(this.params[i], grads[i], this.m[i], this.v[i], lr, beta1, beta2, eps, weightDecay, this.step);
+  }
+}
+
+/** L2 norm over all tensors (accumulated in float64). */
+export function globalNorm(tensors: Float32Array[]): number {
+  let sum = 0;
+  for (const t of tensors) sum += native.vecSumSquares(t);
+  return Math.sqrt(sum);
+}
+
+/** Scales gradients so their global norm is at most maxNorm; returns the norm before clipping. */
+export function clipGradNorm(grads: Float32Array[], maxNorm: number): number {
+  const norm = globalNorm(grads);
+  const coefficient = maxNorm / (norm + 1e-6);
+  if (coefficient < 1) for (const g of grads) native.vecScale(g, coefficient);
+  return norm;
+}

@@ -1,0 +1,80 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { generate } from "../../src/engine/generate.js";
+import { Rng } from "../../src/engine/random.js";
+import { argmax } from "../../src/engine/sampling.js";
+import { randomTokens, tinyConfig, tinyModel } from "./tiny-model.js";
+
+const config = tinyConfig("qwen2");
+const model = tinyModel(config, 21, 0.4);
+const prompts = [
+  randomTokens(new Rng(1), 5, config.vocabSize),
+  randomTokens(new Rng(2), 9, config.vocabSize),
+  randomTokens(new Rng(3), 2, config.vocabSize),
+];
+
+test("greedy generation equals repeated argmax of full forwards", () => {
+  const [result] = generate(model, [prompts[1]], { temperature: 0, maxNewTokens: 8 });
+  const sequence = [...prompts[1]];
+  const V = config.vocabSize;
+  for (let i = 0; i < 8; i++) {
+    const logits = model.logits([sequence])[0];
+    sequence.push(argmax(logits.subarray((sequence.length - 1) * V, sequence.length * V)));
+  }
+  assert.deepEqual(result.tokens, sequence.slice(prompts[1].length));
+  assert.equal(result.finishReason, "length");
+});
+
+test("sampling is reproducible and independent of batch size and order of admission", () => {
+  const options = { temperature: 1, topP: 0.9, maxNewTokens: 6, n: 3, seed: 42 };
+  const wide = generate(model, prompts, { ...options, maxBatch: 16 });
+  const narrow = generate(model, prompts, { ...options, maxBatch: 3 });
+  const again = generate(model, prompts, { ...options, maxBatch: 16 });
+  assert.equal(wide.length, 9);
+  assert.deepEqual(
+    wide.map((g) => g.tokens),
+    narrow.map((g) => g.tokens),
+  );
+  assert.deepEqual(wide, again);
+  const otherSeed = generate(model, prompts, { ...options, seed: 43 });
+  assert.notDeepEqual(
+    otherSeed.map((g) => g.tokens),
+    wide.map((g) => g.tokens),
+  );
+  // the n samples of a prompt differ from each other (they share only the prefill)
+  const firstPrompt = wide.filter((g) => g.promptIndex === 0).map((g) => g.tokens.join(","));
+  assert.ok(new Set(firstPrompt).size > 1);
+});
+
+test("greedy results of a prompt do not depend on the other prompts decoded with it", () => {
+  const options = { temperature: 0, maxNewTokens: 5, n: 2 };
+  const together = generate(model, prompts, options);
+  const alone = generate(model, [prompts[2]], options);
+  assert.equal(together.length, 6);
+  assert.deepEqual(
+    together.filter((g) => g.promptIndex === 2).map((g) => g.tokens),
+    alone.map((g) => g.tokens),
+  );
+});
+
+test("stop token ids and stop strings end generation", () => {
+  const [free] = generate(model, [prompts[0]], { temperature: 0, maxNewTokens: 10 });
+  const stopId = free.tokens[3];
+  const firstStop = free.tokens.indexOf(stopId);
+  const [stopped] = generate(model, [prompts[0]], { temperature: 0, maxNewTokens: 10, stopTokenIds: [stopId] });
+  assert.equal(stopped.finishReason, "stop_token");
+  assert.deepEqual(stopped.tokens, free.tokens.slice(0, firstStop + 1));
+
+  const decode = (ids: number[]) => ids.map((id) => `<${id}>`).join("");
+  const target = `<${free.tokens[2]}>`;
+  const [byString] = generate(model, [prompts[0]], { temperature: 0, maxNewTokens: 10, stopStrings: [target], decode });
+  assert.equal(byString.finishReason, "stop_string");
+  const fullText = decode(free.tokens);
+  assert.equal(byString.text, fullText.slice(0, fullText.indexOf(target)));
+});
+
+test("bad generation options are rejected", () => {
+  assert.throws(() => generate(model, [[]], {}), /prompt 0 is empty/);
+  assert.throws(() => generate(model, [[1]], { n: 0 }), /n must be/);
+  assert.throws(() => generate(model, [[1]], { stopStrings: ["x"] }), /decode/);
+});
