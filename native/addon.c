@@ -47,7 +47,8 @@ static int load_args(Args *a, napi_env env, napi_callback_info info, size_t expe
 }
 
 /* A typed array of the given type holding at least `need` elements (NULL allowed when optional). */
-static void *typed(Args *a, size_t i, napi_typedarray_type want, int64_t need, int optional, const char *name) {
+/* `need` is a double so that products of dimensions cannot wrap around before the comparison. */
+static void *typed(Args *a, size_t i, napi_typedarray_type want, double need, int optional, const char *name) {
   if (a->failed) return NULL;
   napi_valuetype vt;
   napi_typeof(a->env, a->argv[i], &vt);
@@ -71,21 +72,21 @@ static void *typed(Args *a, size_t i, napi_typedarray_type want, int64_t need, i
     a->failed = 1;
     return NULL;
   }
-  if (need < 0 || (int64_t)length < need) {
-    snprintf(msg, sizeof msg, "argument %s has %zu elements, needs %lld", name, length, (long long)need);
+  if (need < 0 || (double)length < need) {
+    snprintf(msg, sizeof msg, "argument %s has %zu elements, needs %.0f", name, length, need);
     fail(a, "ERR_SEAL_EXTENT", msg);
     return NULL;
   }
   return data;
 }
 
-static float *f32(Args *a, size_t i, int64_t need, const char *name) {
+static float *f32(Args *a, size_t i, double need, const char *name) {
   return typed(a, i, napi_float32_array, need, 0, name);
 }
-static float *f32_opt(Args *a, size_t i, int64_t need, const char *name) {
+static float *f32_opt(Args *a, size_t i, double need, const char *name) {
   return typed(a, i, napi_float32_array, need, 1, name);
 }
-static int32_t *i32(Args *a, size_t i, int64_t need, const char *name) {
+static int32_t *i32(Args *a, size_t i, double need, const char *name) {
   return typed(a, i, napi_int32_array, need, 0, name);
 }
 
@@ -113,9 +114,9 @@ static double number(Args *a, size_t i, const char *name) {
 /* A non-negative integer dimension. */
 static int64_t dim(Args *a, size_t i, const char *name) {
   double value = number(a, i, name);
-  if (!a->failed && (value < 0 || value != (double)(int64_t)value)) {
+  if (!a->failed && (value < 0 || value > 2147483647.0 || value != (double)(int64_t)value)) {
     char msg[120];
-    snprintf(msg, sizeof msg, "argument %s must be a non-negative integer, got %g", name, value);
+    snprintf(msg, sizeof msg, "argument %s must be an integer in [0, 2^31), got %g", name, value);
     fail(a, "ERR_SEAL_DIM", msg);
   }
   return (int64_t)value;
@@ -182,7 +183,7 @@ static napi_value js_rope_apply(napi_env env, napi_callback_info info) {
   int64_t tokens = dim(&a, 4, "tokens"), heads = dim(&a, 5, "heads"), hd = dim(&a, 6, "headDim");
   int direction = (int)number(&a, 7, "direction");
   if (!a.failed && hd % 2 != 0) fail(&a, "ERR_SEAL_DIM", "ropeApply: headDim must be even");
-  float *x = f32(&a, 0, tokens * heads * hd, "x");
+  float *x = f32(&a, 0, (double)tokens * heads * hd, "x");
   int32_t *pos = i32(&a, 1, tokens, "positions");
   float *c = f32(&a, 2, 0, "cos"), *s = f32(&a, 3, 0, "sin");
   if (a.failed) return NULL;
@@ -200,9 +201,10 @@ static napi_value js_attention_forward(napi_env env, napi_callback_info info) {
   int64_t tokens = dim(&a, 7, "tokens"), heads = dim(&a, 8, "heads"), kvh = dim(&a, 9, "kvHeads");
   int64_t hd = dim(&a, 10, "headDim");
   float scale = (float)number(&a, 11, "scale");
-  if (!a.failed && (kvh == 0 || heads % kvh != 0)) fail(&a, "ERR_SEAL_DIM", "attentionForward: heads must be a multiple of kvHeads");
-  float *out = f32(&a, 0, tokens * heads * hd, "out"), *lse = f32_opt(&a, 1, tokens * heads, "lse");
-  float *q = f32(&a, 2, tokens * heads * hd, "q"), *k = f32(&a, 3, 0, "k"), *v = f32(&a, 4, 0, "v");
+  if (!a.failed && (kvh == 0 || hd == 0 || heads % kvh != 0))
+    fail(&a, "ERR_SEAL_DIM", "attentionForward: need kvHeads > 0, headDim > 0 and heads a multiple of kvHeads");
+  float *out = f32(&a, 0, (double)tokens * heads * hd, "out"), *lse = f32_opt(&a, 1, tokens * heads, "lse");
+  float *q = f32(&a, 2, (double)tokens * heads * hd, "q"), *k = f32(&a, 3, 0, "k"), *v = f32(&a, 4, 0, "v");
   int32_t *base = i32(&a, 5, tokens, "keyBase"), *count = i32(&a, 6, tokens, "keyCount");
   if (a.failed) return NULL;
   int64_t rows = length_of(&a, 3) / (kvh * hd);
@@ -220,18 +222,19 @@ static napi_value js_attention_backward(napi_env env, napi_callback_info info) {
   int64_t seqs = dim(&a, 10, "seqs"), heads = dim(&a, 11, "heads"), kvh = dim(&a, 12, "kvHeads");
   int64_t hd = dim(&a, 13, "headDim");
   float scale = (float)number(&a, 14, "scale");
-  if (!a.failed && (kvh == 0 || heads % kvh != 0)) fail(&a, "ERR_SEAL_DIM", "attentionBackward: heads must be a multiple of kvHeads");
+  if (!a.failed && (kvh == 0 || hd == 0 || heads % kvh != 0))
+    fail(&a, "ERR_SEAL_DIM", "attentionBackward: need kvHeads > 0, headDim > 0 and heads a multiple of kvHeads");
   int32_t *starts = i32(&a, 9, seqs + 1, "seqStart");
   if (a.failed) return NULL;
   if (starts[0] != 0) return fail(&a, "ERR_SEAL_EXTENT", "attentionBackward: seqStart[0] must be 0"), NULL;
   for (int64_t s = 0; s < seqs; s++)
     if (starts[s + 1] < starts[s]) return fail(&a, "ERR_SEAL_EXTENT", "attentionBackward: seqStart must be non-decreasing"), NULL;
   int64_t tokens = starts[seqs];
-  float *dq = f32(&a, 0, tokens * heads * hd, "dq"), *dk = f32(&a, 1, tokens * kvh * hd, "dk");
-  float *dv = f32(&a, 2, tokens * kvh * hd, "dv"), *dout = f32(&a, 3, tokens * heads * hd, "dout");
-  float *out = f32(&a, 4, tokens * heads * hd, "out"), *lse = f32(&a, 5, tokens * heads, "lse");
-  float *q = f32(&a, 6, tokens * heads * hd, "q"), *k = f32(&a, 7, tokens * kvh * hd, "k");
-  float *v = f32(&a, 8, tokens * kvh * hd, "v");
+  float *dq = f32(&a, 0, (double)tokens * heads * hd, "dq"), *dk = f32(&a, 1, (double)tokens * kvh * hd, "dk");
+  float *dv = f32(&a, 2, (double)tokens * kvh * hd, "dv"), *dout = f32(&a, 3, (double)tokens * heads * hd, "dout");
+  float *out = f32(&a, 4, (double)tokens * heads * hd, "out"), *lse = f32(&a, 5, tokens * heads, "lse");
+  float *q = f32(&a, 6, (double)tokens * heads * hd, "q"), *k = f32(&a, 7, (double)tokens * kvh * hd, "k");
+  float *v = f32(&a, 8, (double)tokens * kvh * hd, "v");
   if (a.failed) return NULL;
   attention_backward(dq, dk, dv, dout, out, lse, q, k, v, starts, seqs, heads, kvh, hd, scale);
   return undefined(env);
@@ -346,6 +349,8 @@ static napi_value js_dropout_forward(napi_env env, napi_callback_info info) {
   float p = (float)number(&a, 3, "p");
   double seed = number(&a, 4, "seed");
   if (!a.failed && !(p >= 0.0f && p < 1.0f)) fail(&a, "ERR_SEAL_DIM", "dropoutForward: p must be in [0, 1)");
+  if (!a.failed && !(seed >= 0 && seed < 9007199254740992.0 && seed == (double)(uint64_t)seed))
+    fail(&a, "ERR_SEAL_DIM", "dropoutForward: seed must be an integer in [0, 2^53)");
   if (a.failed) return NULL;
   dropout_forward(out, mask, x, n, p, (uint64_t)seed);
   return undefined(env);
