@@ -280,7 +280,8 @@ static napi_value js_adamw_step(napi_env env, napi_callback_info info) {
   if (!load_args(&a, env, info, 10, "adamwStep")) return NULL;
   int64_t n = length_of(&a, 0);
   float *p = f32(&a, 0, n, "param"), *g = f32(&a, 1, n, "grad"), *m = f32(&a, 2, n, "m"), *v = f32(&a, 3, n, "v");
-  float lr = (float)number(&a, 4, "lr"), b1 = (float)number(&a, 5, "beta1"), b2 = (float)number(&a, 6, "beta2");
+  float lr = (float)number(&a, 4, "lr");
+  double b1 = number(&a, 5, "beta1"), b2 = number(&a, 6, "beta2");
   float eps = (float)number(&a, 7, "eps"), wd = (float)number(&a, 8, "weightDecay");
   int64_t step = dim(&a, 9, "step");
   if (!a.failed && step < 1) fail(&a, "ERR_SEAL_DIM", "adamwStep: step is 1-based");

@@ -49,7 +49,7 @@ void swiglu_backward(float *dgate, float *dup, const float *dout, const float *g
 void cross_entropy(float *logits, float *losses, const int32_t *targets, int64_t rows, int64_t vocab, float grad_scale);
 
 /* PyTorch AdamW (decoupled weight decay); step is 1-based. */
-void adamw_step(float *param, const float *grad, float *m, float *v, int64_t n, float lr, float beta1, float beta2,
+void adamw_step(float *param, const float *grad, float *m, float *v, int64_t n, float lr, double beta1, double beta2,
                 float eps, float weight_decay, int64_t step);
 
 /* out[t] = table[ids[t]] / dtable[ids[t]] += dout[t]. */

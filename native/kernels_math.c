@@ -113,17 +113,19 @@ void cross_entropy(float *logits, float *losses, const int32_t *targets, int64_t
   }
 }
 
-void adamw_step(float *param, const float *grad, float *m, float *v, int64_t n, float lr, float beta1, float beta2,
+void adamw_step(float *param, const float *grad, float *m, float *v, int64_t n, float lr, double beta1, double beta2,
                 float eps, float weight_decay, int64_t step) {
-  /* torch.optim.AdamW: p ← p(1 − lr·wd); m̂ = m/(1−β1^t); v̂ = v/(1−β2^t); p ← p − lr·m̂/(√v̂ + ε) */
+  /* torch.optim.AdamW: p ← p(1 − lr·wd); m̂ = m/(1−β1^t); v̂ = v/(1−β2^t); p ← p − lr·m̂/(√v̂ + ε).
+   * 1−β is formed in double, as PyTorch does (1 − fround(0.999) would be off by 1.3e-5 relative). */
+  const float b1 = (float)beta1, b2 = (float)beta2, c1 = (float)(1.0 - beta1), c2 = (float)(1.0 - beta2);
   const float bias1 = (float)(1.0 - pow(beta1, (double)step));
   const float bias2_sqrt = (float)sqrt(1.0 - pow(beta2, (double)step));
   const float step_size = lr / bias1, decay = 1.0f - lr * weight_decay;
 #pragma omp parallel for simd schedule(static)
   for (int64_t i = 0; i < n; i++) {
     const float g = grad[i];
-    m[i] = beta1 * m[i] + (1.0f - beta1) * g;
-    v[i] = beta2 * v[i] + (1.0f - beta2) * g * g;
+    m[i] = b1 * m[i] + c1 * g;
+    v[i] = b2 * v[i] + c2 * g * g;
     param[i] = param[i] * decay - step_size * m[i] / (sqrtf(v[i]) / bias2_sqrt + eps);
   }
 }
