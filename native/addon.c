@@ -411,6 +411,17 @@ static napi_value js_vec_sum_squares(napi_env env, napi_callback_info info) {
   return result;
 }
 
+static napi_value js_vec_sum(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!load_args(&a, env, info, 1, "vecSum")) return NULL;
+  int64_t n = length_of(&a, 0);
+  float *x = f32(&a, 0, n, "a");
+  if (a.failed) return NULL;
+  napi_value result;
+  napi_create_double(env, vec_sum(x, n), &result);
+  return result;
+}
+
 static napi_value js_set_threads(napi_env env, napi_callback_info info) {
   Args a;
   if (!load_args(&a, env, info, 1, "setThreads")) return NULL;
@@ -467,6 +478,7 @@ static napi_value init(napi_env env, napi_value exports) {
       EXPORT("vecScale", js_vec_scale),
       EXPORT("vecMul", js_vec_mul),
       EXPORT("vecSumSquares", js_vec_sum_squares),
+      EXPORT("vecSum", js_vec_sum),
       EXPORT("setThreads", js_set_threads),
       EXPORT("info", js_info),
   };

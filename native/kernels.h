@@ -69,5 +69,6 @@ void vec_axpy(float *a, const float *b, float alpha, int64_t n); /* a += alpha *
 void vec_scale(float *a, float alpha, int64_t n);             /* a *= alpha */
 void vec_mul(float *a, const float *b, int64_t n);            /* a *= b */
 double vec_sum_squares(const float *a, int64_t n);
+float vec_sum(const float *a, int64_t n); /* streaming read; float accumulation */
 
 #endif

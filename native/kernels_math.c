@@ -215,6 +215,15 @@ void vec_mul(float *a, const float *b, int64_t n) {
   for (int64_t i = 0; i < n; i++) a[i] *= b[i];
 }
 
+float vec_sum(const float *a, int64_t n) {
+  /* float lanes (vectorizable without -ffast-math via the simd reduction): a streaming read, used to measure
+   * memory bandwidth; not meant for precise sums */
+  float sum = 0.0f;
+#pragma omp parallel for simd reduction(+ : sum) schedule(static) if (n > 65536)
+  for (int64_t i = 0; i < n; i++) sum += a[i];
+  return sum;
+}
+
 double vec_sum_squares(const float *a, int64_t n) {
   double sum = 0.0;
 #pragma omp parallel for simd reduction(+ : sum) schedule(static) if (n > 65536)

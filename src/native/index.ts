@@ -134,6 +134,8 @@ export interface NativeKernels {
   vecScale(a: Float32Array, alpha: number): void;
   vecMul(a: Float32Array, b: Float32Array): void;
   vecSumSquares(a: Float32Array): number;
+  /** Σa in float lanes: a streaming read for bandwidth measurement, not a precise sum. */
+  vecSum(a: Float32Array): number;
   setThreads(threads: number): void;
   info(): { blasCore: string; blasConfig: string; blasThreads: number; kernelThreads: number };
 }

@@ -1,0 +1,256 @@
+/**
+ * Engine benchmark on a Qwen2.5-0.5B-shaped random model (24 layers, hidden 896, 14 heads / 2 KV heads,
+ * MLP 4864, vocab 151936, tied embeddings). Every figure is printed next to the machine limit measured in the
+ * same run — sgemm GFLOP/s on large matrices and memory read GB/s — and the ratio.
+ *
+ *   npm run bench                  # human-readable table
+ *   npm run bench -- --json        # one JSON line
+ *   npm run bench -- --preset tiny-qwen2 --quick   # a smoke run
+ *
+ * Each workload runs in its own child process so its peak resident memory is its own.
+ */
+import { spawnSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { Command } from "commander";
+import { projectionShape } from "../src/engine/config.js";
+import { KvCache } from "../src/engine/kv-cache.js";
+import { createLoraAdapter } from "../src/engine/lora.js";
+import { Model } from "../src/engine/model.js";
+import { Rng } from "../src/engine/random.js";
+import { argmax } from "../src/engine/sampling.js";
+import { trainSft } from "../src/engine/train.js";
+import { presetConfig } from "../src/io/presets.js";
+import { createRandomModel } from "../src/io/random-model.js";
+import { native } from "../src/native/index.js";
+
+type Phase = "limits" | "train" | "prefill" | "decode" | "decode16";
+const PHASES: Phase[] = ["limits", "train", "prefill", "decode", "decode16"];
+
+interface Options {
+  preset: string;
+  seq: number;
+  rank: number;
+  quick: boolean;
+}
+
+function peakRssMb(): number {
+  return process.resourceUsage().maxRSS / 1024;
+}
+
+function timeIt(fn: () => void, minSeconds: number, minReps: number): number {
+  fn(); // warm-up: first-touch allocation, OpenBLAS buffers
+  let reps = 0;
+  const start = performance.now();
+  while (reps < minReps || performance.now() - start < minSeconds * 1000) {
+    fn();
+    reps++;
+  }
+  return (performance.now() - start) / 1000 / reps;
+}
+
+function measureLimits(quick: boolean) {
+  const n = quick ? 1024 : 3072;
+  const a = new Float32Array(n * n).fill(0.5);
+  const b = new Float32Array(n * n).fill(0.25);
+  const c = new Float32Array(n * n);
+  const sgemmSeconds = timeIt(() => native.sgemm(false, true, n, n, n, 1, a, n, b, n, 0, c, n), quick ? 0.3 : 2, 3);
+  const bytes = quick ? 256 << 20 : 1 << 30;
+  const big = new Float32Array(bytes / 4).fill(1);
+  const readSeconds = timeIt(() => native.vecSum(big), quick ? 0.3 : 2, 3);
+  return { sgemm_gflops: (2 * n * n * n) / sgemmSeconds / 1e9, mem_read_gbs: bytes / readSeconds / 1e9 };
+}
+
+function buildModel(options: Options): Model {
+  const config = presetConfig(options.preset);
+  return new Model(config, createRandomModel(config, 0));
+}
+
+/** Matmul FLOPs of one token's forward (projections + LM head + attention at context `context`). */
+function forwardFlopsPerToken(model: Model, context: number, withHead: boolean): number {
+  const c = model.config;
+  let perLayer = 0;
+  for (const p of ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"] as const) {
+    const [o, i] = projectionShape(c, p);
+    perLayer += 2 * o * i;
+  }
+  perLayer += 2 * 2 * context * c.numHeads * c.headDim; // scores and weighted values
+  return c.numLayers * perLayer + (withHead ? 2 * c.vocabSize * c.hiddenSize : 0);
+}
+
+function weightBytes(model: Model): number {
+  const c = model.config;
+  let params = c.vocabSize * c.hiddenSize * (c.tieWordEmbeddings ? 1 : 2) + c.hiddenSize;
+  for (const p of ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"] as const) {
+    const [o, i] = projectionShape(c, p);
+    params += c.numLayers * o * i;
+  }
+  return params * 4;
+}
+
+function runPhase(phase: Phase, options: Options): Record<string, number> {
+  if (phase === "limits") return measureLimits(options.quick);
+  const model = buildModel(options);
+  const V = model.config.vocabSize;
+  const rng = new Rng(1);
+  const tokens = Array.from({ length: options.seq }, () => rng.int(V));
+  if (phase === "train") {
+    const adapter = createLoraAdapter(
+      model.config,
+      { rank: options.rank, alpha: 2 * options.rank, dropout: 0, targets: ["q_proj", "v_proj"] },
+      new Rng(2),
+    );
+    const steps = options.quick ? 2 : 6;
+    const times: number[] = [];
+    trainSft(
+      model,
+      Array.from({ length: steps }, () => ({ tokens, lossMask: null })),
+      { kind: "lora", adapter },
+      { epochs: 1, lr: 1e-4, shuffle: false },
+      (r) => times.push(r.tokens / r.tokensPerSecond),
+    );
+    const measured = times.slice(1); // the first step allocates the activation arena
+    const seconds = measured.reduce((s, t) => s + t, 0) / measured.length;
+    const flops = 2 * forwardFlopsPerToken(model, options.seq / 2, true);
+    return { train_tokens_per_s: options.seq / seconds, train_flops_per_token: flops, peak_rss_mb: peakRssMb() };
+  }
+  if (phase === "prefill") {
+    const cache = new KvCache(model.config, 1, options.seq);
+    const ids = Int32Array.from(tokens);
+    const positions = Int32Array.from(tokens, (_, i) => i);
+    const slots = new Int32Array(options.seq);
+    const seconds = timeIt(
+      () => model.forwardCached(cache, ids, positions, slots, [options.seq - 1]),
+      options.quick ? 0.5 : 5,
+      2,
+    );
+    const flops = forwardFlopsPerToken(model, options.seq / 2, false) + (2 * V * model.config.hiddenSize) / options.seq;
+    return { prefill_tokens_per_s: options.seq / seconds, prefill_flops_per_token: flops, peak_rss_mb: peakRssMb() };
+  }
+  // decode: prefill a 16-token prompt per sequence, then time greedy decode steps (forward + argmax)
+  const sequences = phase === "decode" ? 1 : 16;
+  const promptLength = 16;
+  const steps = options.quick ? 8 : 48;
+  const cache = new KvCache(model.config, sequences, promptLength + steps + 1);
+  const slots = Int32Array.from({ length: sequences * promptLength }, (_, i) => Math.floor(i / promptLength));
+  const positions = Int32Array.from({ length: sequences * promptLength }, (_, i) => i % promptLength);
+  const prompt = Int32Array.from({ length: sequences * promptLength }, (_, i) => tokens[i % promptLength]);
+  const lastRows = Array.from({ length: sequences }, (_, s) => s * promptLength + promptLength - 1);
+  let logits = model.forwardCached(cache, prompt, positions, slots, lastRows);
+  const stepSlots = Int32Array.from({ length: sequences }, (_, s) => s);
+  const outputRows = Array.from({ length: sequences }, (_, s) => s);
+  let seconds = 0;
+  for (let step = 0; step < steps; step++) {
+    const started = performance.now();
+    const next = Int32Array.from({ length: sequences }, (_, s) => argmax(logits.subarray(s * V, (s + 1) * V)));
+    logits = model.forwardCached(
+      cache,
+      next,
+      new Int32Array(sequences).fill(promptLength + step),
+      stepSlots,
+      outputRows,
+    );
+    if (step > 0) seconds += (performance.now() - started) / 1000; // step 0 warms the decode buffers
+  }
+  const key = phase === "decode" ? "decode_tokens_per_s" : "decode16_tokens_per_s";
+  return { [key]: (sequences * (steps - 1)) / seconds, weight_bytes: weightBytes(model), peak_rss_mb: peakRssMb() };
+}
+
+function main(): void {
+  const program = new Command()
+    .name("bench")
+    .description("Engine throughput against this machine's measured sgemm peak and memory bandwidth")
+    .option("--preset <name>", "model preset", "qwen2.5-0.5b")
+    .option("--seq <n>", "training / prefill sequence length", (v) => Number.parseInt(v, 10), 256)
+    .option("--rank <r>", "LoRA rank (q_proj, v_proj)", (v) => Number.parseInt(v, 10), 32)
+    .option("--quick", "short measurements (smoke test)", false)
+    .option("--json", "print one JSON line", false)
+    .option("--phase <phase>", "internal: run one workload and print its JSON");
+  program.parse();
+  const opts = program.opts<Options & { json: boolean; phase?: Phase }>();
+  if (opts.phase) {
+    console.log(JSON.stringify(runPhase(opts.phase, opts)));
+    return;
+  }
+  const results: Record<string, Record<string, number>> = {};
+  for (const phase of PHASES) {
+    if (!opts.json) process.stderr.write(`bench: ${phase}…\n`);
+    const args = [
+      fileURLToPath(import.meta.url),
+      "--phase",
+      phase,
+      "--preset",
+      opts.preset,
+      "--seq",
+      String(opts.seq),
+      "--rank",
+      String(opts.rank),
+      ...(opts.quick ? ["--quick"] : []),
+    ];
+    const child = spawnSync(process.execPath, args, { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
+    if (child.status !== 0) throw new Error(`bench phase ${phase} failed (exit ${child.status})`);
+    results[phase] = JSON.parse(child.stdout.trim().split("\n").at(-1)!);
+  }
+  const { sgemm_gflops, mem_read_gbs } = results.limits;
+  const train = results.train;
+  const prefill = results.prefill;
+  const summary = {
+    preset: opts.preset,
+    sgemm_gflops,
+    mem_read_gbs,
+    train_tokens_per_s: train.train_tokens_per_s,
+    train_limit_tokens_per_s: (sgemm_gflops * 1e9) / train.train_flops_per_token,
+    prefill_tokens_per_s: prefill.prefill_tokens_per_s,
+    prefill_limit_tokens_per_s: (sgemm_gflops * 1e9) / prefill.prefill_flops_per_token,
+    decode_tokens_per_s: results.decode.decode_tokens_per_s,
+    decode_limit_tokens_per_s: (mem_read_gbs * 1e9) / results.decode.weight_bytes,
+    decode16_tokens_per_s: results.decode16.decode16_tokens_per_s,
+    peak_rss_mb: Math.max(
+      train.peak_rss_mb,
+      prefill.peak_rss_mb,
+      results.decode.peak_rss_mb,
+      results.decode16.peak_rss_mb,
+    ),
+    peak_rss_mb_train: train.peak_rss_mb,
+    peak_rss_mb_prefill: prefill.peak_rss_mb,
+    peak_rss_mb_decode: results.decode.peak_rss_mb,
+    peak_rss_mb_decode16: results.decode16.peak_rss_mb,
+    blas: native.info().blasConfig,
+  };
+  if (opts.json) {
+    console.log(JSON.stringify(summary));
+    return;
+  }
+  const row = (name: string, value: number, limit: number | null, unit: string, rss: number) =>
+    console.log(
+      `${name.padEnd(34)} ${value.toFixed(1).padStart(8)} ${unit.padEnd(6)} ${limit === null ? "".padStart(22) : `limit ${limit.toFixed(1).padStart(7)}  ${((100 * value) / limit).toFixed(0).padStart(4)}%`}  peak RSS ${rss.toFixed(0)} MB`,
+    );
+  console.log(`model ${opts.preset}; ${summary.blas}`);
+  console.log(`machine limits: sgemm ${sgemm_gflops.toFixed(1)} GFLOP/s, memory read ${mem_read_gbs.toFixed(1)} GB/s`);
+  row(
+    `LoRA train r${opts.rank} q,v seq ${opts.seq}`,
+    summary.train_tokens_per_s,
+    summary.train_limit_tokens_per_s,
+    "tok/s",
+    train.peak_rss_mb,
+  );
+  row(
+    `prefill ${opts.seq}`,
+    summary.prefill_tokens_per_s,
+    summary.prefill_limit_tokens_per_s,
+    "tok/s",
+    prefill.peak_rss_mb,
+  );
+  row(
+    "decode, batch 1",
+    summary.decode_tokens_per_s,
+    summary.decode_limit_tokens_per_s,
+    "tok/s",
+    results.decode.peak_rss_mb,
+  );
+  row("decode, 16 sequences (aggregate)", summary.decode16_tokens_per_s, null, "tok/s", results.decode16.peak_rss_mb);
+  console.log(
+    "limits: train = sgemm / (forward+backward FLOPs per token); prefill = sgemm / forward FLOPs (LM head on the last token only); decode = bandwidth / fp32 weight bytes",
+  );
+}
+
+main();
