@@ -2,7 +2,7 @@
   "targets": [
     {
       "target_name": "seal_native",
-      "sources": ["native/addon.c", "native/kernels_math.c", "native/kernels_attention.c"],
+      "sources": ["native/addon.c", "native/kernels_math.c", "native/kernels_attention.c", "native/kernels_matvec.c"],
       "include_dirs": ["<!@(node scripts/blas-flags.mjs include)"],
       "cflags": ["-O3", "-march=native", "-fopenmp", "-std=c11", "-Wall", "-Wno-unused-parameter"],
       "cflags!": ["-O2", "-O0", "-g"],

@@ -153,6 +153,17 @@ static napi_value js_sgemm(napi_env env, napi_callback_info info) {
   return undefined(env);
 }
 
+/* matmulSmallM(out, x, w, M, N, K): out[M,N] = x[M,K]·w[N,K]ᵀ */
+static napi_value js_matmul_small_m(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!load_args(&a, env, info, 6, "matmulSmallM")) return NULL;
+  int64_t m = dim(&a, 3, "M"), n = dim(&a, 4, "N"), k = dim(&a, 5, "K");
+  float *out = f32(&a, 0, (double)m * n, "out"), *x = f32(&a, 1, (double)m * k, "x"), *w = f32(&a, 2, (double)n * k, "w");
+  if (a.failed) return NULL;
+  matmul_small_m(out, x, w, m, n, k);
+  return undefined(env);
+}
+
 static napi_value js_rmsnorm_forward(napi_env env, napi_callback_info info) {
   Args a;
   if (!load_args(&a, env, info, 7, "rmsnormForward")) return NULL;
@@ -459,6 +470,7 @@ static napi_value js_info(napi_env env, napi_callback_info info) {
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       EXPORT("sgemm", js_sgemm),
+      EXPORT("matmulSmallM", js_matmul_small_m),
       EXPORT("rmsnormForward", js_rmsnorm_forward),
       EXPORT("rmsnormBackward", js_rmsnorm_backward),
       EXPORT("ropeApply", js_rope_apply),

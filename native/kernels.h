@@ -63,6 +63,9 @@ void bias_backward(float *dbias, const float *dout, int64_t rows, int64_t dim);
 /* Inverted dropout with a counter-based generator: out = x * keep / (1 - p); mask gets keep/(1-p) or 0. */
 void dropout_forward(float *out, float *mask, const float *x, int64_t n, float p, uint64_t seed);
 
+/* out[M,N] = x[M,K]·W[N,K]ᵀ for small M (decode): reads W once, no packing. */
+void matmul_small_m(float *out, const float *x, const float *w, int64_t m, int64_t n, int64_t k);
+
 /* Elementwise helpers. */
 void vec_add(float *a, const float *b, int64_t n);            /* a += b */
 void vec_axpy(float *a, const float *b, float alpha, int64_t n); /* a += alpha * b */

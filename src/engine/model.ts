@@ -10,6 +10,7 @@ import { packSequences } from "./batch.js";
 import { type ModelConfig, validateConfig } from "./config.js";
 import { type Gradients, layerBackward, layerForward, type PassContext } from "./decoder-layer.js";
 import type { KvCache } from "./kv-cache.js";
+import { linearForward } from "./linear.js";
 import type { LoraAdapter } from "./lora.js";
 import { RopeTables } from "./rope.js";
 import type { ModelWeights } from "./weights.js";
@@ -72,7 +73,7 @@ export class Model {
     const rstd = this.arena.f32("head.rstd", m);
     native.rmsnormForward(normed, rstd, selected, this.weights.finalNorm, m, D, this.config.rmsNormEps);
     const logits = this.arena.f32(save ? "head.logits" : "logits", m * V);
-    native.sgemm(false, true, m, V, D, 1, normed, D, this.weights.lmHead, D, 0, logits, V);
+    linearForward(logits, normed, this.weights.lmHead, null, m, D, V);
     return { selected, normed, rstd, logits };
   }
 

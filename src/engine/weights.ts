@@ -1,5 +1,3 @@
-import type { ModelConfig } from "./config.js";
-
 /**
  * All weights of one decoder layer, as flat row-major Float32Arrays in PyTorch's nn.Linear layout
  * ([out, in]). Biases are present only when the config says so.

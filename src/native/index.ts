@@ -29,6 +29,8 @@ export interface NativeKernels {
     c: Float32Array,
     ldc: number,
   ): void;
+  /** out[M,N] = x[M,K]·w[N,K]ᵀ without packing: faster than sgemm for the few rows of a decode step. */
+  matmulSmallM(out: Float32Array, x: Float32Array, w: Float32Array, m: number, n: number, k: number): void;
   rmsnormForward(
     out: Float32Array,
     rstd: Float32Array | null,

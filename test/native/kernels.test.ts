@@ -58,6 +58,26 @@ test("sgemm: beta = 0 ignores whatever C held (NaN included)", () => {
   assert.ok(ref.relError(c, want) < 1e-6);
 });
 
+test("matmulSmallM equals x·Wᵀ for every row count up to 16 and ragged N, K", (t) => {
+  const rng = new Rng(40);
+  let worst = 0;
+  for (const [n, k] of [
+    [4, 16],
+    [37, 53],
+    [130, 896 + 7],
+  ]) {
+    for (let m = 1; m <= 16; m++) {
+      const x = randn(rng, m * k);
+      const w = randn(rng, n * k);
+      const out = new Float32Array(m * n).fill(Number.NaN);
+      native.matmulSmallM(out, x, w, m, n, k);
+      const want = ref.sgemm(false, true, m, n, k, 1, x, k, w, k, 0, new Float64Array(m * n), n);
+      worst = Math.max(worst, ref.relError(out, want));
+    }
+  }
+  assertClose(t, "matmulSmallM", worst, 1e-5);
+});
+
 test("rmsnorm_forward matches the reference (with and without rstd)", (t) => {
   const rng = new Rng(3);
   const rows = 5;
