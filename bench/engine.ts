@@ -6,10 +6,15 @@
  *   npm run bench                  # human-readable table
  *   npm run bench -- --json        # one JSON line
  *   npm run bench -- --preset tiny-qwen2 --quick   # a smoke run
+ *   npm run bench -- --model DIR   # a real model folder in HF layout instead of a random one
  *
- * Each workload runs in its own child process so its peak resident memory is its own.
+ * The random model is created once and saved to a temporary folder; each workload then loads it in its own child
+ * process, so its peak resident memory is its own.
  */
 import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Command } from "commander";
 import { projectionShape } from "../src/engine/config.js";
@@ -19,6 +24,7 @@ import { Model } from "../src/engine/model.js";
 import { Rng } from "../src/engine/random.js";
 import { argmax } from "../src/engine/sampling.js";
 import { trainSft } from "../src/engine/train.js";
+import { loadModel, saveModel } from "../src/io/model-files.js";
 import { presetConfig } from "../src/io/presets.js";
 import { createRandomModel } from "../src/io/random-model.js";
 import { native } from "../src/native/index.js";
@@ -28,6 +34,7 @@ const PHASES: Phase[] = ["limits", "train", "prefill", "decode", "decode16"];
 
 interface Options {
   preset: string;
+  model?: string;
   seq: number;
   rank: number;
   quick: boolean;
@@ -61,8 +68,9 @@ function measureLimits(quick: boolean) {
 }
 
 function buildModel(options: Options): Model {
-  const config = presetConfig(options.preset);
-  return new Model(config, createRandomModel(config, 0));
+  if (!options.model) throw new Error("internal: phase without --model");
+  const { config, weights } = loadModel(options.model);
+  return new Model(config, weights);
 }
 
 /** Matmul FLOPs of one token's forward (projections + LM head + attention at context `context`). */
@@ -159,7 +167,8 @@ function main(): void {
   const program = new Command()
     .name("bench")
     .description("Engine throughput against this machine's measured sgemm peak and memory bandwidth")
-    .option("--preset <name>", "model preset", "qwen2.5-0.5b")
+    .option("--preset <name>", "model preset for the random model", "qwen2.5-0.5b")
+    .option("--model <dir>", "benchmark this model folder (HF layout) instead of a random preset")
     .option("--seq <n>", "training / prefill sequence length", (v) => Number.parseInt(v, 10), 256)
     .option("--rank <r>", "LoRA rank (q_proj, v_proj)", (v) => Number.parseInt(v, 10), 32)
     .option("--quick", "short measurements (smoke test)", false)
@@ -171,6 +180,23 @@ function main(): void {
     console.log(JSON.stringify(runPhase(opts.phase, opts)));
     return;
   }
+  let modelDir = opts.model;
+  let temporary: string | null = null;
+  if (!modelDir) {
+    temporary = mkdtempSync(join(tmpdir(), "seal-bench-"));
+    modelDir = temporary;
+    if (!opts.json) process.stderr.write(`bench: creating a random ${opts.preset} model in ${temporary}…\n`);
+    const config = presetConfig(opts.preset);
+    saveModel(temporary, { config, weights: createRandomModel(config, 0) });
+  }
+  try {
+    runAll(opts, modelDir);
+  } finally {
+    if (temporary) rmSync(temporary, { recursive: true, force: true });
+  }
+}
+
+function runAll(opts: Options & { json: boolean }, modelDir: string): void {
   const results: Record<string, Record<string, number>> = {};
   for (const phase of PHASES) {
     if (!opts.json) process.stderr.write(`bench: ${phase}…\n`);
@@ -178,8 +204,8 @@ function main(): void {
       fileURLToPath(import.meta.url),
       "--phase",
       phase,
-      "--preset",
-      opts.preset,
+      "--model",
+      modelDir,
       "--seq",
       String(opts.seq),
       "--rank",
@@ -194,7 +220,7 @@ function main(): void {
   const train = results.train;
   const prefill = results.prefill;
   const summary = {
-    preset: opts.preset,
+    model: opts.model ?? opts.preset,
     sgemm_gflops,
     mem_read_gbs,
     train_tokens_per_s: train.train_tokens_per_s,
@@ -224,7 +250,7 @@ function main(): void {
     console.log(
       `${name.padEnd(34)} ${value.toFixed(1).padStart(8)} ${unit.padEnd(6)} ${limit === null ? "".padStart(22) : `limit ${limit.toFixed(1).padStart(7)}  ${((100 * value) / limit).toFixed(0).padStart(4)}%`}  peak RSS ${rss.toFixed(0)} MB`,
     );
-  console.log(`model ${opts.preset}; ${summary.blas}`);
+  console.log(`model ${summary.model}; ${summary.blas}`);
   console.log(`machine limits: sgemm ${sgemm_gflops.toFixed(1)} GFLOP/s, memory read ${mem_read_gbs.toFixed(1)} GB/s`);
   row(
     `LoRA train r${opts.rank} q,v seq ${opts.seq}`,

