@@ -9,7 +9,8 @@
 static inline float seal_expf(float x) {
   const float hi = 88.0f, lo = -87.3f; /* keeps n within the normal exponent range */
   float clamped = x > hi ? hi : (x < lo ? lo : x);
-  float n = __builtin_roundf(clamped * 1.44269504088896341f);
+  /* round to nearest by adding and subtracting 1.5·2^23 (roundf itself does not vectorize) */
+  float n = (clamped * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
   float r = clamped - n * 0.693145751953125f; /* ln2 high part */
   r = r - n * 1.428606765330187e-06f;          /* ln2 low part */
   float p = 1.3888889e-3f;

@@ -1,6 +1,11 @@
-/* Causal grouped-query attention, forward (online softmax) and backward (probabilities recomputed from lse). */
+/*
+ * Causal grouped-query attention. Forward: per (token, head), scores into a buffer, softmax, weighted sum of
+ * values (the loops over keys vectorize). Backward: per (sequence, kv head), keys and values transposed to
+ * [head_dim, tokens] so every inner loop runs over keys with unit stride; probabilities are recomputed from lse.
+ */
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 #include "fast_exp.h"
 #include "kernels.h"
 
@@ -16,36 +21,40 @@ void attention_forward(float *out, float *lse, const float *q, const float *k, c
                        float scale) {
   const int64_t group = heads / kv_heads;
   const int64_t q_stride = heads * head_dim, kv_stride = kv_heads * head_dim;
-#pragma omp parallel for schedule(dynamic, 4)
-  for (int64_t item = 0; item < tokens * heads; item++) {
-    const int64_t t = item / heads, h = item % heads;
-    const float *qv = q + t * q_stride + h * head_dim;
-    const int64_t kv_off = (h / group) * head_dim;
-    float *o = out + t * q_stride + h * head_dim;
-    for (int64_t d = 0; d < head_dim; d++) o[d] = 0.0f;
-    float running_max = -INFINITY, running_sum = 0.0f;
-    const int64_t base = key_base[t], count = key_count[t];
-    for (int64_t j = 0; j < count; j++) {
-      const float *kj = k + (base + j) * kv_stride + kv_off;
-      const float *vj = v + (base + j) * kv_stride + kv_off;
-      const float s = dot(qv, kj, head_dim) * scale;
-      if (s > running_max) {
-        /* rescale what was accumulated under the old maximum */
-        const float correction = seal_expf(running_max - s);
-        running_sum *= correction;
-#pragma omp simd
-        for (int64_t d = 0; d < head_dim; d++) o[d] *= correction;
-        running_max = s;
+  int64_t max_count = 1;
+  for (int64_t t = 0; t < tokens; t++) max_count = key_count[t] > max_count ? key_count[t] : max_count;
+#pragma omp parallel
+  {
+    float *p = malloc(sizeof(float) * (size_t)max_count);
+#pragma omp for schedule(dynamic, 4)
+    for (int64_t item = 0; item < tokens * heads; item++) {
+      const int64_t t = item / heads, h = item % heads;
+      const float *qv = q + t * q_stride + h * head_dim;
+      const int64_t kv_off = (h / group) * head_dim;
+      const int64_t base = key_base[t], count = key_count[t];
+      float *o = out + t * q_stride + h * head_dim;
+      float max = -INFINITY;
+      for (int64_t j = 0; j < count; j++) {
+        p[j] = dot(qv, k + (base + j) * kv_stride + kv_off, head_dim) * scale;
+        max = p[j] > max ? p[j] : max;
       }
-      const float p = seal_expf(s - running_max);
-      running_sum += p;
+      float sum = 0.0f;
+#pragma omp simd reduction(+ : sum)
+      for (int64_t j = 0; j < count; j++) {
+        p[j] = seal_expf(p[j] - max);
+        sum += p[j];
+      }
+      const float inv = count > 0 ? 1.0f / sum : 0.0f;
+      for (int64_t d = 0; d < head_dim; d++) o[d] = 0.0f;
+      for (int64_t j = 0; j < count; j++) {
+        const float w = p[j] * inv;
+        const float *vj = v + (base + j) * kv_stride + kv_off;
 #pragma omp simd
-      for (int64_t d = 0; d < head_dim; d++) o[d] += p * vj[d];
+        for (int64_t d = 0; d < head_dim; d++) o[d] += w * vj[d];
+      }
+      if (lse) lse[item] = count > 0 ? max + logf(sum) : -INFINITY;
     }
-    const float inv = running_sum > 0.0f ? 1.0f / running_sum : 0.0f;
-#pragma omp simd
-    for (int64_t d = 0; d < head_dim; d++) o[d] *= inv;
-    if (lse) lse[item] = running_sum > 0.0f ? running_max + logf(running_sum) : -INFINITY;
+    free(p);
   }
 }
 
@@ -53,57 +62,84 @@ void attention_backward(float *dq, float *dk, float *dv, const float *dout, cons
                         const float *q, const float *k, const float *v, const int32_t *seq_start, int64_t seqs,
                         int64_t heads, int64_t kv_heads, int64_t head_dim, float scale) {
   const int64_t group = heads / kv_heads;
-  const int64_t kv_stride = kv_heads * head_dim;
+  const int64_t q_stride = heads * head_dim, kv_stride = kv_heads * head_dim;
   const int64_t tokens = seq_start[seqs];
-  /* delta[t,h] = dout·out: the softmax-backward row term Σ_j p_j dp_j */
-  float *delta = malloc(sizeof(float) * (size_t)(tokens * heads));
-  int32_t *seq_of = malloc(sizeof(int32_t) * (size_t)(tokens > 0 ? tokens : 1));
-  for (int64_t s = 0; s < seqs; s++)
-    for (int64_t t = seq_start[s]; t < seq_start[s + 1]; t++) seq_of[t] = (int32_t)s;
+  int64_t max_len = 1;
+  for (int64_t s = 0; s < seqs; s++) {
+    const int64_t len = seq_start[s + 1] - seq_start[s];
+    max_len = len > max_len ? len : max_len;
+  }
+  /* delta[t,h] = dout·out, the softmax-backward row term Σ_j p_j dp_j */
+  float *delta = malloc(sizeof(float) * (size_t)(tokens * heads > 0 ? tokens * heads : 1));
 #pragma omp parallel for schedule(static)
   for (int64_t item = 0; item < tokens * heads; item++)
     delta[item] = dot(dout + item * head_dim, out + item * head_dim, head_dim);
 
-  /* pass 1: dq, one (token, head) per item */
-#pragma omp parallel for schedule(dynamic, 4)
-  for (int64_t item = 0; item < tokens * heads; item++) {
-    const int64_t t = item / heads, h = item % heads;
-    const int64_t start = seq_start[seq_of[t]];
-    const int64_t kv_off = (h / group) * head_dim;
-    const float *qv = q + item * head_dim, *dov = dout + item * head_dim;
-    float *dqv = dq + item * head_dim;
-    for (int64_t d = 0; d < head_dim; d++) dqv[d] = 0.0f;
-    for (int64_t j = start; j <= t; j++) {
-      const float *kj = k + j * kv_stride + kv_off, *vj = v + j * kv_stride + kv_off;
-      const float p = seal_expf(dot(qv, kj, head_dim) * scale - lse[item]);
-      const float ds = p * (dot(dov, vj, head_dim) - delta[item]) * scale;
-#pragma omp simd
-      for (int64_t d = 0; d < head_dim; d++) dqv[d] += ds * kj[d];
-    }
-  }
-
-  /* pass 2: dk, dv, one (key row, kv head) per item; sums over the later queries of the group */
-#pragma omp parallel for schedule(dynamic, 4)
-  for (int64_t item = 0; item < tokens * kv_heads; item++) {
-    const int64_t j = item / kv_heads, g = item % kv_heads;
-    const int64_t end = seq_start[seq_of[j] + 1];
-    const float *kj = k + j * kv_stride + g * head_dim, *vj = v + j * kv_stride + g * head_dim;
-    float *dkj = dk + j * kv_stride + g * head_dim, *dvj = dv + j * kv_stride + g * head_dim;
-    for (int64_t d = 0; d < head_dim; d++) dkj[d] = dvj[d] = 0.0f;
-    for (int64_t t = j; t < end; t++) {
-      for (int64_t h = g * group; h < (g + 1) * group; h++) {
-        const int64_t row = t * heads + h;
-        const float *qv = q + row * head_dim, *dov = dout + row * head_dim;
-        const float p = seal_expf(dot(qv, kj, head_dim) * scale - lse[row]);
-        const float ds = p * (dot(dov, vj, head_dim) - delta[row]) * scale;
-#pragma omp simd
+#pragma omp parallel
+  {
+    const size_t plane = sizeof(float) * (size_t)(head_dim * max_len);
+    float *kt = malloc(plane), *vt = malloc(plane), *dkt = malloc(plane), *dvt = malloc(plane);
+    float *p = malloc(sizeof(float) * (size_t)max_len), *ds = malloc(sizeof(float) * (size_t)max_len);
+#pragma omp for schedule(dynamic, 1)
+    for (int64_t item = 0; item < seqs * kv_heads; item++) {
+      const int64_t s = item / kv_heads, g = item % kv_heads;
+      const int64_t start = seq_start[s], len = seq_start[s + 1] - start;
+      for (int64_t j = 0; j < len; j++)
         for (int64_t d = 0; d < head_dim; d++) {
-          dkj[d] += ds * qv[d];
-          dvj[d] += p * dov[d];
+          kt[d * len + j] = k[(start + j) * kv_stride + g * head_dim + d];
+          vt[d * len + j] = v[(start + j) * kv_stride + g * head_dim + d];
+        }
+      memset(dkt, 0, sizeof(float) * (size_t)(head_dim * len));
+      memset(dvt, 0, sizeof(float) * (size_t)(head_dim * len));
+      for (int64_t h = g * group; h < (g + 1) * group; h++) {
+        for (int64_t i = 0; i < len; i++) {
+          const int64_t row = (start + i) * heads + h, n = i + 1;
+          const float *qv = q + (start + i) * q_stride + h * head_dim;
+          const float *dov = dout + (start + i) * q_stride + h * head_dim;
+          float *dqv = dq + (start + i) * q_stride + h * head_dim;
+          for (int64_t j = 0; j < n; j++) p[j] = ds[j] = 0.0f;
+          for (int64_t d = 0; d < head_dim; d++) {
+            const float qd = qv[d], dod = dov[d];
+            const float *krow = kt + d * len, *vrow = vt + d * len;
+#pragma omp simd
+            for (int64_t j = 0; j < n; j++) {
+              p[j] += qd * krow[j];
+              ds[j] += dod * vrow[j]; /* dp_j = dout·v_j */
+            }
+          }
+          const float l = lse[row], dl = delta[row];
+#pragma omp simd
+          for (int64_t j = 0; j < n; j++) {
+            p[j] = seal_expf(p[j] * scale - l);
+            ds[j] = p[j] * (ds[j] - dl) * scale;
+          }
+          for (int64_t d = 0; d < head_dim; d++) {
+            const float *krow = kt + d * len;
+            float *dkrow = dkt + d * len, *dvrow = dvt + d * len;
+            const float qd = qv[d], dod = dov[d];
+            float acc = 0.0f;
+#pragma omp simd reduction(+ : acc)
+            for (int64_t j = 0; j < n; j++) {
+              acc += ds[j] * krow[j];
+              dkrow[j] += ds[j] * qd;
+              dvrow[j] += p[j] * dod;
+            }
+            dqv[d] = acc;
+          }
         }
       }
+      for (int64_t j = 0; j < len; j++)
+        for (int64_t d = 0; d < head_dim; d++) {
+          dk[(start + j) * kv_stride + g * head_dim + d] = dkt[d * len + j];
+          dv[(start + j) * kv_stride + g * head_dim + d] = dvt[d * len + j];
+        }
     }
+    free(kt);
+    free(vt);
+    free(dkt);
+    free(dvt);
+    free(p);
+    free(ds);
   }
   free(delta);
-  free(seq_of);
 }
