@@ -99,9 +99,15 @@ void cross_entropy(float *logits, float *losses, const int32_t *targets, int64_t
     float max = -INFINITY;
 #pragma omp simd reduction(max : max)
     for (int64_t i = 0; i < vocab; i++) max = row[i] > max ? row[i] : max;
+    /* float lanes within blocks of 4096 (vectorizes cleanly), blocks summed in double */
     double sum = 0.0;
-#pragma omp simd reduction(+ : sum)
-    for (int64_t i = 0; i < vocab; i++) sum += seal_expf(row[i] - max);
+    for (int64_t b = 0; b < vocab; b += 4096) {
+      const int64_t end = b + 4096 < vocab ? b + 4096 : vocab;
+      float partial = 0.0f;
+#pragma omp simd reduction(+ : partial)
+      for (int64_t i = b; i < end; i++) partial += seal_expf(row[i] - max);
+      sum += partial;
+    }
     const float log_sum = (float)log(sum);
     losses[r] = max + log_sum - row[target];
     if (grad_scale != 0.0f) {
@@ -225,8 +231,15 @@ float vec_sum(const float *a, int64_t n) {
 }
 
 double vec_sum_squares(const float *a, int64_t n) {
+  /* float lanes within blocks of 4096, blocks summed in double: vectorizes and stays accurate */
   double sum = 0.0;
-#pragma omp parallel for simd reduction(+ : sum) schedule(static) if (n > 65536)
-  for (int64_t i = 0; i < n; i++) sum += (double)a[i] * a[i];
+#pragma omp parallel for reduction(+ : sum) schedule(static) if (n > 65536)
+  for (int64_t b = 0; b < n; b += 4096) {
+    const int64_t end = b + 4096 < n ? b + 4096 : n;
+    float partial = 0.0f;
+#pragma omp simd reduction(+ : partial)
+    for (int64_t i = b; i < end; i++) partial += a[i] * a[i];
+    sum += partial;
+  }
   return sum;
 }

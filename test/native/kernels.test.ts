@@ -342,7 +342,8 @@ test("vec ops: add, axpy, scale, mul, sum of squares (small and parallel sizes)"
       ) < 1e-7,
     );
     const sumSquares = native.vecSumSquares(a);
-    assert.ok(Math.abs(sumSquares - ref.dot(a, a)) < 1e-12 * ref.dot(a, a));
+    // float lanes within blocks of 4096, blocks summed in double: float-level relative accuracy
+    assert.ok(Math.abs(sumSquares - ref.dot(a, a)) < 1e-6 * ref.dot(a, a));
   }
 });
 
