@@ -16,6 +16,63 @@ static inline float dot(const float *a, const float *b, int64_t n) {
   return s;
 }
 
+/* One query row against `count` keys given transposed ([head_dim][ld]): p = softmax(scale·q·K), o = p·V. */
+static float attend_transposed(float *o, float *p, const float *qv, const float *kt, const float *vt, int64_t ld,
+                               int64_t count, int64_t head_dim, float scale) {
+  for (int64_t j = 0; j < count; j++) p[j] = 0.0f;
+  for (int64_t d = 0; d < head_dim; d++) {
+    const float qd = qv[d] * scale;
+    const float *krow = kt + d * ld;
+#pragma omp simd
+    for (int64_t j = 0; j < count; j++) p[j] += qd * krow[j];
+  }
+  float max = -INFINITY;
+#pragma omp simd reduction(max : max)
+  for (int64_t j = 0; j < count; j++) max = p[j] > max ? p[j] : max;
+  float sum = 0.0f;
+#pragma omp simd reduction(+ : sum)
+  for (int64_t j = 0; j < count; j++) {
+    p[j] = seal_expf(p[j] - max);
+    sum += p[j];
+  }
+  const float inv = 1.0f / sum;
+  for (int64_t d = 0; d < head_dim; d++) {
+    const float *vrow = vt + d * ld;
+    float acc = 0.0f;
+#pragma omp simd reduction(+ : acc)
+    for (int64_t j = 0; j < count; j++) acc += p[j] * vrow[j];
+    o[d] = acc * inv;
+  }
+  return max + logf(sum);
+}
+
+/* One query row against keys in their natural row layout (decode: one query per sequence, no transpose). */
+static float attend_rows(float *o, float *p, const float *qv, const float *k, const float *v, int64_t stride,
+                         int64_t count, int64_t head_dim, float scale) {
+  float max = -INFINITY;
+  for (int64_t j = 0; j < count; j++) {
+    p[j] = dot(qv, k + j * stride, head_dim) * scale;
+    max = p[j] > max ? p[j] : max;
+  }
+  float sum = 0.0f;
+#pragma omp simd reduction(+ : sum)
+  for (int64_t j = 0; j < count; j++) {
+    p[j] = seal_expf(p[j] - max);
+    sum += p[j];
+  }
+  const float inv = 1.0f / sum;
+  for (int64_t d = 0; d < head_dim; d++) o[d] = 0.0f;
+  for (int64_t j = 0; j < count; j++) {
+    const float w = p[j] * inv;
+    const float *vj = v + j * stride;
+#pragma omp simd
+    for (int64_t d = 0; d < head_dim; d++) o[d] += w * vj[d];
+  }
+  return max + logf(sum);
+}
+
+#define CHUNK 32 /* query rows per work item on the transposed path */
+
 void attention_forward(float *out, float *lse, const float *q, const float *k, const float *v, const int32_t *key_base,
                        const int32_t *key_count, int64_t tokens, int64_t heads, int64_t kv_heads, int64_t head_dim,
                        float scale) {
@@ -23,39 +80,58 @@ void attention_forward(float *out, float *lse, const float *q, const float *k, c
   const int64_t q_stride = heads * head_dim, kv_stride = kv_heads * head_dim;
   int64_t max_count = 1;
   for (int64_t t = 0; t < tokens; t++) max_count = key_count[t] > max_count ? key_count[t] : max_count;
+  /* Work items: runs of up to CHUNK consecutive tokens that share a key range start (one sequence or cache slot).
+   * Long runs take the transposed path (keys/values transposed once per item, then unit-stride loops over keys);
+   * single tokens (decode) read keys in place. */
+  int64_t *item_start = malloc(sizeof(int64_t) * (size_t)(tokens + 1));
+  int64_t items = 0;
+  for (int64_t t = 0; t < tokens; t++)
+    if (t == 0 || key_base[t] != key_base[t - 1] || t - item_start[items - 1] >= CHUNK) item_start[items++] = t;
+  item_start[items] = tokens;
 #pragma omp parallel
   {
     float *p = malloc(sizeof(float) * (size_t)max_count);
-#pragma omp for schedule(dynamic, 4)
-    for (int64_t item = 0; item < tokens * heads; item++) {
-      const int64_t t = item / heads, h = item % heads;
-      const float *qv = q + t * q_stride + h * head_dim;
-      const int64_t kv_off = (h / group) * head_dim;
-      const int64_t base = key_base[t], count = key_count[t];
-      float *o = out + t * q_stride + h * head_dim;
-      float max = -INFINITY;
-      for (int64_t j = 0; j < count; j++) {
-        p[j] = dot(qv, k + (base + j) * kv_stride + kv_off, head_dim) * scale;
-        max = p[j] > max ? p[j] : max;
+    float *kt = malloc(sizeof(float) * (size_t)(head_dim * max_count));
+    float *vt = malloc(sizeof(float) * (size_t)(head_dim * max_count));
+#pragma omp for schedule(dynamic, 1)
+    for (int64_t work = 0; work < items * kv_heads; work++) {
+      const int64_t it = work / kv_heads, g = work % kv_heads;
+      const int64_t t0 = item_start[it], t1 = item_start[it + 1];
+      const int64_t base = key_base[t0];
+      const float *kg = k + base * kv_stride + g * head_dim, *vg = v + base * kv_stride + g * head_dim;
+      if (t1 - t0 >= 4) {
+        int64_t span = 0;
+        for (int64_t t = t0; t < t1; t++) span = key_count[t] > span ? key_count[t] : span;
+        for (int64_t j = 0; j < span; j++)
+          for (int64_t d = 0; d < head_dim; d++) {
+            kt[d * span + j] = kg[j * kv_stride + d];
+            vt[d * span + j] = vg[j * kv_stride + d];
+          }
+        for (int64_t t = t0; t < t1; t++)
+          for (int64_t h = g * group; h < (g + 1) * group; h++) {
+            const int64_t row = t * heads + h;
+            float *o = out + t * q_stride + h * head_dim;
+            const float l = key_count[t] > 0 ? attend_transposed(o, p, q + t * q_stride + h * head_dim, kt, vt, span, key_count[t], head_dim, scale) : -INFINITY;
+            if (key_count[t] == 0)
+              for (int64_t d = 0; d < head_dim; d++) o[d] = 0.0f;
+            if (lse) lse[row] = l;
+          }
+      } else {
+        for (int64_t t = t0; t < t1; t++)
+          for (int64_t h = g * group; h < (g + 1) * group; h++) {
+            float *o = out + t * q_stride + h * head_dim;
+            const float l = key_count[t] > 0 ? attend_rows(o, p, q + t * q_stride + h * head_dim, kg, vg, kv_stride, key_count[t], head_dim, scale) : -INFINITY;
+            if (key_count[t] == 0)
+              for (int64_t d = 0; d < head_dim; d++) o[d] = 0.0f;
+            if (lse) lse[t * heads + h] = l;
+          }
       }
-      float sum = 0.0f;
-#pragma omp simd reduction(+ : sum)
-      for (int64_t j = 0; j < count; j++) {
-        p[j] = seal_expf(p[j] - max);
-        sum += p[j];
-      }
-      const float inv = count > 0 ? 1.0f / sum : 0.0f;
-      for (int64_t d = 0; d < head_dim; d++) o[d] = 0.0f;
-      for (int64_t j = 0; j < count; j++) {
-        const float w = p[j] * inv;
-        const float *vj = v + (base + j) * kv_stride + kv_off;
-#pragma omp simd
-        for (int64_t d = 0; d < head_dim; d++) o[d] += w * vj[d];
-      }
-      if (lse) lse[item] = count > 0 ? max + logf(sum) : -INFINITY;
     }
     free(p);
+    free(kt);
+    free(vt);
   }
+  free(item_start);
 }
 
 void attention_backward(float *dq, float *dk, float *dv, const float *dout, const float *out, const float *lse,
