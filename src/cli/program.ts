@@ -4,11 +4,19 @@
  */
 import fs from "node:fs";
 import { Command } from "commander";
+import { registerAdapterCommands } from "./commands/adapter.js";
+import { registerGenerate } from "./commands/generate.js";
 import { registerModelCommands } from "./commands/model.js";
+import { registerTrain } from "./commands/train.js";
 
 export type CommandGroup = (program: Command) => void;
 
-export const COMMAND_GROUPS: CommandGroup[] = [registerModelCommands];
+export const COMMAND_GROUPS: CommandGroup[] = [
+  registerModelCommands,
+  registerGenerate,
+  registerTrain,
+  registerAdapterCommands,
+];
 
 /** The package version, read from package.json (dist/src/cli/ → package root). */
 export function packageVersion(): string {
