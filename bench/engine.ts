@@ -61,9 +61,16 @@ function measureLimits(quick: boolean) {
   const b = new Float32Array(n * n).fill(0.25);
   const c = new Float32Array(n * n);
   const sgemmSeconds = timeIt(() => native.sgemm(false, true, n, n, n, 1, a, n, b, n, 0, c, n), quick ? 0.3 : 2, 3);
+  // memory read bandwidth: the best of two streaming reads over a buffer far larger than the caches — a plain
+  // sum, and a matrix-vector product (several concurrent row streams, which some memory systems need to saturate)
   const bytes = quick ? 256 << 20 : 1 << 30;
   const big = new Float32Array(bytes / 4).fill(1);
-  const readSeconds = timeIt(() => native.vecSum(big), quick ? 0.3 : 2, 3);
+  const sumSeconds = timeIt(() => native.vecSum(big), quick ? 0.3 : 2, 3);
+  const cols = 1024;
+  const x = new Float32Array(cols).fill(1);
+  const y = new Float32Array(big.length / cols);
+  const matvecSeconds = timeIt(() => native.matmulSmallM(y, x, big, 1, y.length, cols), quick ? 0.3 : 2, 3);
+  const readSeconds = Math.min(sumSeconds, matvecSeconds);
   return { sgemm_gflops: (2 * n * n * n) / sgemmSeconds / 1e9, mem_read_gbs: bytes / readSeconds / 1e9 };
 }
 

@@ -68,11 +68,22 @@ function sampleSeed(seed: number, promptIndex: number, sampleIndex: number): num
   );
 }
 
+export interface GenerateProgress {
+  /** Sequences finished so far, of `total` (prompts × n). */
+  finished: number;
+  total: number;
+  /** Tokens sampled so far, over all sequences. */
+  generatedTokens: number;
+}
+
+/** Reported after every forward (a prefill or a decode step). */
+export type GenerateProgressCallback = (progress: GenerateProgress) => void;
+
 export function generate(
   model: Model,
   prompts: number[][],
   options: Partial<GenerateOptions> = {},
-  onProgress?: (done: number, total: number) => void,
+  onProgress?: GenerateProgressCallback,
 ): Generation[] {
   const opts: GenerateOptions = { ...DEFAULT_GENERATE, ...options };
   validateSamplingParams(opts);
@@ -108,12 +119,13 @@ export function generate(
       finishReason: reason,
     });
     freeSlots.push(seq.slot);
-    onProgress?.(results.length, total);
   };
   const decodeText = (ids: number[]) => (opts.decode ? opts.decode(ids) : null);
   /** Appends a sampled token; returns false when the sequence is finished. */
+  let generatedTokens = 0;
   const accept = (seq: Live, token: number): boolean => {
     seq.tokens.push(token);
+    generatedTokens++;
     if (stopIds.has(token)) {
       finish(seq, "stop_token", decodeText(seq.tokens.slice(0, -1)));
       return false;
@@ -172,6 +184,7 @@ export function generate(
           if (accept(seq, sampleToken(row, opts, seq.rng))) live.push(seq);
         }
       });
+      onProgress?.({ finished: results.length, total, generatedTokens });
       continue;
     }
     // one decode step for every live sequence
@@ -192,6 +205,7 @@ export function generate(
       if (accept(seq, sampleToken(logits.subarray(i * V, (i + 1) * V), opts, seq.rng))) still.push(seq);
     });
     live = still;
+    onProgress?.({ finished: results.length, total, generatedTokens });
   }
   results.sort((a, b) => a.promptIndex - b.promptIndex || a.sampleIndex - b.sampleIndex);
   return results;

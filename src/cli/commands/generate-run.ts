@@ -1,6 +1,11 @@
 /** The work behind `seal generate` (loaded only when the command runs, since it needs the native addon). */
 import { z } from "zod";
-import { type GenerateOptions, type Generation, generate } from "../../engine/generate.js";
+import {
+  type GenerateOptions,
+  type GenerateProgressCallback,
+  type Generation,
+  generate,
+} from "../../engine/generate.js";
 import { Model } from "../../engine/model.js";
 import type { GenerationConfig } from "../../io/generation-config.js";
 import { validateJson } from "../../io/json-file.js";
@@ -95,18 +100,22 @@ export function samplingDefaults(
   return defaults;
 }
 
-/** Writes `done/total` progress on one TTY line; silent when stderr is not a terminal. */
-function progressReporter(): { update: (done: number, total: number) => void; end: (line: string) => void } {
+/** Writes sequences done and tokens/s on one TTY line; silent when stderr is not a terminal. */
+function progressReporter(): { update: GenerateProgressCallback; end: (line: string) => void } {
   const tty = process.stderr.isTTY === true;
   const started = performance.now();
   let lastDraw = 0;
   return {
-    update(done, total) {
+    update({ finished, total, generatedTokens }) {
       if (!tty) return;
       const now = performance.now();
-      if (done < total && now - lastDraw < 100) return;
+      if (finished < total && now - lastDraw < 100) return;
       lastDraw = now;
-      process.stderr.write(`\rgenerating: ${done}/${total} sequences, ${((now - started) / 1000).toFixed(1)} s`);
+      const seconds = (now - started) / 1000;
+      const rate = seconds > 0 ? generatedTokens / seconds : 0;
+      process.stderr.write(
+        `\rgenerating: ${finished}/${total} sequences, ${generatedTokens} tokens, ${rate.toFixed(1)} tokens/s`,
+      );
     },
     end(line) {
       if (tty) process.stderr.write(`\r\x1b[K${line}\n`);
