@@ -55,15 +55,18 @@ function timeIt(fn: () => void, minSeconds: number, minReps: number): number {
   return (performance.now() - start) / 1000 / reps;
 }
 
-function measureLimits(quick: boolean) {
-  const n = quick ? 1024 : 3072;
+function measureLimits(
+  quick: boolean,
+  short: boolean,
+): { sgemm_gflops: number; mem_read_gbs: number; sgemm_n: number; read_mb: number } {
+  const n = quick ? 1024 : short ? 2048 : 3072;
   const a = new Float32Array(n * n).fill(0.5);
   const b = new Float32Array(n * n).fill(0.25);
   const c = new Float32Array(n * n);
   const sgemmSeconds = timeIt(() => native.sgemm(false, true, n, n, n, 1, a, n, b, n, 0, c, n), quick ? 0.3 : 2, 3);
   // memory read bandwidth: the best of two streaming reads over a buffer far larger than the caches — a plain
   // sum, and a matrix-vector product (several concurrent row streams, which some memory systems need to saturate)
-  const bytes = quick ? 256 << 20 : 1 << 30;
+  const bytes = quick || short ? 256 << 20 : 1 << 30;
   const big = new Float32Array(bytes / 4).fill(1);
   const sumSeconds = timeIt(() => native.vecSum(big), quick ? 0.3 : 2, 3);
   const cols = 1024;
@@ -71,7 +74,12 @@ function measureLimits(quick: boolean) {
   const y = new Float32Array(big.length / cols);
   const matvecSeconds = timeIt(() => native.matmulSmallM(y, x, big, 1, y.length, cols), quick ? 0.3 : 2, 3);
   const readSeconds = Math.min(sumSeconds, matvecSeconds);
-  return { sgemm_gflops: (2 * n * n * n) / sgemmSeconds / 1e9, mem_read_gbs: bytes / readSeconds / 1e9 };
+  return {
+    sgemm_gflops: (2 * n * n * n) / sgemmSeconds / 1e9,
+    mem_read_gbs: bytes / readSeconds / 1e9,
+    sgemm_n: n,
+    read_mb: bytes / 2 ** 20,
+  };
 }
 
 function buildModel(options: Options): Model {
@@ -102,8 +110,19 @@ function weightBytes(model: Model): number {
   return params * 4;
 }
 
-function runPhase(phase: Phase, options: Options): Record<string, number> {
-  if (phase === "limits") return measureLimits(options.quick);
+/**
+ * Runs one workload, then measures the machine limits again in the same process: on a shared machine the
+ * available compute and bandwidth drift, so each ratio uses the limit measured next to its own workload.
+ * Peak RSS is read before that measurement so its buffers do not count.
+ */
+function runPhaseWithLimits(phase: Phase, options: Options): Record<string, number> {
+  if (phase === "limits") return measureLimits(options.quick, false);
+  const result = runPhase(phase, options);
+  const limits = measureLimits(options.quick, true);
+  return { ...result, near_sgemm_gflops: limits.sgemm_gflops, near_mem_read_gbs: limits.mem_read_gbs };
+}
+
+function runPhase(phase: Exclude<Phase, "limits">, options: Options): Record<string, number> {
   const model = buildModel(options);
   const V = model.config.vocabSize;
   const rng = new Rng(1);
@@ -167,7 +186,12 @@ function runPhase(phase: Phase, options: Options): Record<string, number> {
     if (step > 0) seconds += (performance.now() - started) / 1000; // step 0 warms the decode buffers
   }
   const key = phase === "decode" ? "decode_tokens_per_s" : "decode16_tokens_per_s";
-  return { [key]: (sequences * (steps - 1)) / seconds, weight_bytes: weightBytes(model), peak_rss_mb: peakRssMb() };
+  return {
+    [key]: (sequences * (steps - 1)) / seconds,
+    weight_bytes: weightBytes(model),
+    decode_flops_per_token: forwardFlopsPerToken(model, promptLength + steps / 2, true),
+    peak_rss_mb: peakRssMb(),
+  };
 }
 
 function main(): void {
@@ -184,7 +208,7 @@ function main(): void {
   program.parse();
   const opts = program.opts<Options & { json: boolean; phase?: Phase }>();
   if (opts.phase) {
-    console.log(JSON.stringify(runPhase(opts.phase, opts)));
+    console.log(JSON.stringify(runPhaseWithLimits(opts.phase, opts)));
     return;
   }
   let modelDir = opts.model;
@@ -231,12 +255,20 @@ function runAll(opts: Options & { json: boolean }, modelDir: string): void {
     sgemm_gflops,
     mem_read_gbs,
     train_tokens_per_s: train.train_tokens_per_s,
-    train_limit_tokens_per_s: (sgemm_gflops * 1e9) / train.train_flops_per_token,
+    train_limit_tokens_per_s: (train.near_sgemm_gflops * 1e9) / train.train_flops_per_token,
     prefill_tokens_per_s: prefill.prefill_tokens_per_s,
-    prefill_limit_tokens_per_s: (sgemm_gflops * 1e9) / prefill.prefill_flops_per_token,
+    prefill_limit_tokens_per_s: (prefill.near_sgemm_gflops * 1e9) / prefill.prefill_flops_per_token,
     decode_tokens_per_s: results.decode.decode_tokens_per_s,
-    decode_limit_tokens_per_s: (mem_read_gbs * 1e9) / results.decode.weight_bytes,
+    decode_limit_tokens_per_s: (results.decode.near_mem_read_gbs * 1e9) / results.decode.weight_bytes,
     decode16_tokens_per_s: results.decode16.decode16_tokens_per_s,
+    // decode16 is mostly compute-bound (16 rows per weight read): its limit is sgemm / forward FLOPs per token
+    decode16_limit_tokens_per_s: (results.decode16.near_sgemm_gflops * 1e9) / results.decode16.decode_flops_per_token,
+    near_sgemm_gflops: {
+      train: train.near_sgemm_gflops,
+      prefill: prefill.near_sgemm_gflops,
+      decode16: results.decode16.near_sgemm_gflops,
+    },
+    near_mem_read_gbs: { decode: results.decode.near_mem_read_gbs },
     peak_rss_mb: Math.max(
       train.peak_rss_mb,
       prefill.peak_rss_mb,
@@ -258,7 +290,9 @@ function runAll(opts: Options & { json: boolean }, modelDir: string): void {
       `${name.padEnd(34)} ${value.toFixed(1).padStart(8)} ${unit.padEnd(6)} ${limit === null ? "".padStart(22) : `limit ${limit.toFixed(1).padStart(7)}  ${((100 * value) / limit).toFixed(0).padStart(4)}%`}  peak RSS ${rss.toFixed(0)} MB`,
     );
   console.log(`model ${summary.model}; ${summary.blas}`);
-  console.log(`machine limits: sgemm ${sgemm_gflops.toFixed(1)} GFLOP/s, memory read ${mem_read_gbs.toFixed(1)} GB/s`);
+  console.log(
+    `machine: sgemm ${sgemm_gflops.toFixed(1)} GFLOP/s (3072²), memory read ${mem_read_gbs.toFixed(1)} GB/s (1 GB)`,
+  );
   row(
     `LoRA train r${opts.rank} q,v seq ${opts.seq}`,
     summary.train_tokens_per_s,
@@ -280,9 +314,21 @@ function runAll(opts: Options & { json: boolean }, modelDir: string): void {
     "tok/s",
     results.decode.peak_rss_mb,
   );
-  row("decode, 16 sequences (aggregate)", summary.decode16_tokens_per_s, null, "tok/s", results.decode16.peak_rss_mb);
+  row(
+    "decode, 16 sequences (aggregate)",
+    summary.decode16_tokens_per_s,
+    summary.decode16_limit_tokens_per_s,
+    "tok/s",
+    results.decode16.peak_rss_mb,
+  );
   console.log(
-    "limits: train = sgemm / (forward+backward FLOPs per token); prefill = sgemm / forward FLOPs (LM head on the last token only); decode = bandwidth / fp32 weight bytes",
+    [
+      `limits, each measured in the workload's own process right after it (sgemm ${opts.quick ? 1024 : 2048}², 256 MB read):`,
+      `  train   = sgemm ${train.near_sgemm_gflops.toFixed(1)} GFLOP/s / forward+backward FLOPs per token`,
+      `  prefill = sgemm ${prefill.near_sgemm_gflops.toFixed(1)} GFLOP/s / forward FLOPs per token (LM head on the last token only)`,
+      `  decode  = read ${results.decode.near_mem_read_gbs.toFixed(1)} GB/s / fp32 weight bytes`,
+      `  decode16 = sgemm ${results.decode16.near_sgemm_gflops.toFixed(1)} GFLOP/s / forward FLOPs per token`,
+    ].join("\n"),
   );
 }
 

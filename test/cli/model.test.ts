@@ -3,6 +3,7 @@ import { execFileSync, spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
+import { configFromOptions } from "../../src/cli/commands/model-create.js";
 import { PRESETS } from "../../src/io/hf-config.js";
 import { loadModel } from "../../src/io/model-files.js";
 import { loadTokenizer } from "../../src/io/tokenizer.js";
@@ -131,11 +132,18 @@ test("errors print 'seal: <message>' without a stack trace unless SEAL_DEBUG=1",
   assert.equal(badPreset.status, 1);
   assert.match(
     badPreset.stderr,
-    /^seal: option '--preset <name>' argument 'huge' is invalid\. Allowed choices are tiny-llama/,
+    /^seal: option '--preset <name>' argument 'huge' is invalid\. Allowed choices are tiny, tiny-llama/,
   );
   const neither = sealFailing(["model", "create", "--out", dir]);
   assert.match(neither.stderr, /^seal: give --preset or --arch\n$/);
   const unknown = sealFailing(["model", "frobnicate"]);
   assert.equal(unknown.status, 1);
   assert.match(unknown.stderr, /^seal: unknown command 'frobnicate'/);
+});
+
+test("--preset tiny picks the tiny preset of --arch (qwen2 by default)", () => {
+  assert.equal(configFromOptions({ preset: "tiny", arch: "llama" } as never).preset, "tiny-llama");
+  assert.equal(configFromOptions({ preset: "tiny" } as never).config.architecture, "qwen2");
+  assert.equal(configFromOptions({ arch: "llama" } as never).config.architecture, "llama");
+  assert.throws(() => configFromOptions({} as never), /give --preset or --arch/);
 });

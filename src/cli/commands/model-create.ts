@@ -43,7 +43,9 @@ const TOKENIZER_FILES = [
 /** The preset, with the command-line overrides applied (head_dim follows hidden/heads unless given). */
 export function configFromOptions(options: CreateModelOptions): { config: ModelConfig; preset: string } {
   if (options.preset === undefined && options.arch === undefined) throw new Error("give --preset or --arch");
-  const preset = options.preset ?? `tiny-${options.arch}`;
+  // `--preset tiny` means the tiny preset of --arch (qwen2 when no architecture is given)
+  const preset =
+    options.preset === undefined || options.preset === "tiny" ? `tiny-${options.arch ?? "qwen2"}` : options.preset;
   const config = presetConfig(preset);
   if (options.arch !== undefined && options.arch !== config.architecture)
     throw new Error(`--arch ${options.arch} conflicts with preset ${preset}, which is ${config.architecture}`);
@@ -108,7 +110,9 @@ export function registerModelCreate(group: Command): void {
     .command("create")
     .description("create a randomly initialised model (Hugging Face layout) from a preset")
     .addOption(new Option("--arch <arch>", "architecture (default preset: tiny-<arch>)").choices(["llama", "qwen2"]))
-    .addOption(new Option("--preset <name>", "model shape").choices(Object.keys(PRESETS)))
+    .addOption(
+      new Option("--preset <name>", "model shape (tiny = tiny-<arch>)").choices(["tiny", ...Object.keys(PRESETS)]),
+    )
     .requiredOption("--out <dir>", "folder to write the model into")
     .option(
       "--tokenizer <path>",
