@@ -155,7 +155,9 @@ void attention_backward(float *dq, float *dk, float *dv, const float *dout, cons
   {
     const size_t plane = sizeof(float) * (size_t)(head_dim * max_len);
     float *kt = malloc(plane), *vt = malloc(plane), *dkt = malloc(plane), *dvt = malloc(plane);
-    float *p = malloc(sizeof(float) * (size_t)max_len), *ds = malloc(sizeof(float) * (size_t)max_len);
+    float *p = malloc(sizeof(float) * (size_t)(4 * max_len)), *ds = malloc(sizeof(float) * (size_t)(4 * max_len));
+    /* stand-ins for the missing rows of a last, partial block: zero inputs, a write-only dq */
+    float *zeros = calloc((size_t)head_dim, sizeof(float)), *scratch = malloc(sizeof(float) * (size_t)head_dim);
 #pragma omp for schedule(dynamic, 1)
     for (int64_t item = 0; item < seqs * kv_heads; item++) {
       const int64_t s = item / kv_heads, g = item % kv_heads;
@@ -167,40 +169,60 @@ void attention_backward(float *dq, float *dk, float *dv, const float *dout, cons
         }
       memset(dkt, 0, sizeof(float) * (size_t)(head_dim * len));
       memset(dvt, 0, sizeof(float) * (size_t)(head_dim * len));
+      /* query rows in blocks of 4: every key/value column loaded from L2 serves four rows */
       for (int64_t h = g * group; h < (g + 1) * group; h++) {
-        for (int64_t i = 0; i < len; i++) {
-          const int64_t row = (start + i) * heads + h, n = i + 1;
-          const float *qv = q + (start + i) * q_stride + h * head_dim;
-          const float *dov = dout + (start + i) * q_stride + h * head_dim;
-          float *dqv = dq + (start + i) * q_stride + h * head_dim;
-          for (int64_t j = 0; j < n; j++) p[j] = ds[j] = 0.0f;
+        for (int64_t i0 = 0; i0 < len; i0 += 4) {
+          const int64_t rows_here = len - i0 < 4 ? len - i0 : 4, n = i0 + rows_here;
+          const float *qr[4], *dor[4];
+          float *dqr[4], lse_r[4], delta_r[4];
+          for (int r = 0; r < 4; r++) {
+            const int valid = r < rows_here;
+            const int64_t t = start + i0 + (valid ? r : 0);
+            qr[r] = valid ? q + t * q_stride + h * head_dim : zeros;
+            dor[r] = valid ? dout + t * q_stride + h * head_dim : zeros;
+            dqr[r] = valid ? dq + t * q_stride + h * head_dim : scratch;
+            lse_r[r] = valid ? lse[t * heads + h] : 0.0f;
+            delta_r[r] = valid ? delta[t * heads + h] : 0.0f;
+          }
+          float *p0 = p, *p1 = p + max_len, *p2 = p + 2 * max_len, *p3 = p + 3 * max_len;
+          float *s0 = ds, *s1 = ds + max_len, *s2 = ds + 2 * max_len, *s3 = ds + 3 * max_len;
+          for (int64_t j = 0; j < n; j++) p0[j] = p1[j] = p2[j] = p3[j] = s0[j] = s1[j] = s2[j] = s3[j] = 0.0f;
           for (int64_t d = 0; d < head_dim; d++) {
-            const float qd = qv[d], dod = dov[d];
             const float *krow = kt + d * len, *vrow = vt + d * len;
+            const float q0 = qr[0][d], q1 = qr[1][d], q2 = qr[2][d], q3 = qr[3][d];
+            const float o0 = dor[0][d], o1 = dor[1][d], o2 = dor[2][d], o3 = dor[3][d];
 #pragma omp simd
             for (int64_t j = 0; j < n; j++) {
-              p[j] += qd * krow[j];
-              ds[j] += dod * vrow[j]; /* dp_j = dout·v_j */
+              const float kj = krow[j], vj = vrow[j];
+              p0[j] += q0 * kj, p1[j] += q1 * kj, p2[j] += q2 * kj, p3[j] += q3 * kj;
+              s0[j] += o0 * vj, s1[j] += o1 * vj, s2[j] += o2 * vj, s3[j] += o3 * vj; /* dp = dout·v */
             }
           }
-          const float l = lse[row], dl = delta[row];
+          for (int r = 0; r < 4; r++) {
+            float *pr = p + r * max_len, *sr = ds + r * max_len;
+            const int64_t last = r < rows_here ? i0 + r : -1; /* causal: keys 0..last */
+            const float l = lse_r[r], dl = delta_r[r];
 #pragma omp simd
-          for (int64_t j = 0; j < n; j++) {
-            p[j] = seal_expf(p[j] * scale - l);
-            ds[j] = p[j] * (ds[j] - dl) * scale;
+            for (int64_t j = 0; j < n; j++) {
+              const float e = seal_expf(pr[j] * scale - l);
+              pr[j] = j <= last ? e : 0.0f;
+              sr[j] = pr[j] * (sr[j] - dl) * scale;
+            }
           }
           for (int64_t d = 0; d < head_dim; d++) {
             const float *krow = kt + d * len;
             float *dkrow = dkt + d * len, *dvrow = dvt + d * len;
-            const float qd = qv[d], dod = dov[d];
-            float acc = 0.0f;
-#pragma omp simd reduction(+ : acc)
+            const float q0 = qr[0][d], q1 = qr[1][d], q2 = qr[2][d], q3 = qr[3][d];
+            const float o0 = dor[0][d], o1 = dor[1][d], o2 = dor[2][d], o3 = dor[3][d];
+            float a0 = 0.0f, a1 = 0.0f, a2 = 0.0f, a3 = 0.0f;
+#pragma omp simd reduction(+ : a0, a1, a2, a3)
             for (int64_t j = 0; j < n; j++) {
-              acc += ds[j] * krow[j];
-              dkrow[j] += ds[j] * qd;
-              dvrow[j] += p[j] * dod;
+              const float kj = krow[j];
+              a0 += s0[j] * kj, a1 += s1[j] * kj, a2 += s2[j] * kj, a3 += s3[j] * kj;
+              dkrow[j] += s0[j] * q0 + s1[j] * q1 + s2[j] * q2 + s3[j] * q3;
+              dvrow[j] += p0[j] * o0 + p1[j] * o1 + p2[j] * o2 + p3[j] * o3;
             }
-            dqv[d] = acc;
+            dqr[0][d] = a0, dqr[1][d] = a1, dqr[2][d] = a2, dqr[3][d] = a3;
           }
         }
       }
@@ -216,6 +238,8 @@ void attention_backward(float *dq, float *dk, float *dv, const float *dout, cons
     free(dvt);
     free(p);
     free(ds);
+    free(zeros);
+    free(scratch);
   }
   free(delta);
 }

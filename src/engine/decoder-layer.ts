@@ -49,14 +49,22 @@ function lora(ctx: PassContext, l: number, name: Projection) {
   return ctx.adapter?.layers[l]?.[name] ?? null;
 }
 
+/** Widths used throughout a layer: hidden, MLP, head, all query heads, all key/value heads. */
+function layerDims(config: ModelConfig) {
+  const hd = config.headDim;
+  return {
+    D: config.hiddenSize,
+    F: config.intermediateSize,
+    hd,
+    qDim: config.numHeads * hd,
+    kvDim: config.numKvHeads * hd,
+  };
+}
+
 /** Runs layer `l` on x [rows, D]; returns the output buffer (x itself when not saving). */
 export function layerForward(ctx: PassContext, l: number, weights: LayerWeights, x: Float32Array): Float32Array {
   const { config, arena, rows, plan } = ctx;
-  const D = config.hiddenSize;
-  const F = config.intermediateSize;
-  const hd = config.headDim;
-  const qDim = config.numHeads * hd;
-  const kvDim = config.numKvHeads * hd;
+  const { D, F, hd, qDim, kvDim } = layerDims(config);
   const p = ctx.save ? `L${l}.` : "";
   const loraSaved = new Map<Projection, LoraSaved>();
   const project = (
@@ -159,11 +167,7 @@ export function layerBackward(
   grads: Gradients,
 ): void {
   const { config, arena, rows, plan } = ctx;
-  const D = config.hiddenSize;
-  const F = config.intermediateSize;
-  const hd = config.headDim;
-  const qDim = config.numHeads * hd;
-  const kvDim = config.numKvHeads * hd;
+  const { D, F, hd, qDim, kvDim } = layerDims(config);
   const p = `L${l}.`;
   const saved = (name: string, size: number) => arena.f32(p + name, size);
   const fullGrad = grads.full?.layers[l] ?? null;
