@@ -7,12 +7,14 @@
  *   npm run bench -- --json        # one JSON line
  *   npm run bench -- --preset tiny-qwen2 --quick   # a smoke run
  *   npm run bench -- --model DIR   # a real model folder in HF layout instead of a random one
+ *   npm run bench -- --peer-pytorch   # also measure PyTorch on the same workloads: "ours/PyTorch" per row
  *
  * The random model is created once and saved to a temporary folder; each workload then loads it in its own child
- * process, so its peak resident memory is its own.
+ * process, so its peak resident memory is its own. With --peer-pytorch, bench/pytorch_peer.py runs the same
+ * workload on the same model folder in its own /usr/bin/python3 process right after ours (float32, every core).
  */
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -31,6 +33,10 @@ import { native } from "../src/native/index.js";
 
 type Phase = "limits" | "train" | "prefill" | "decode" | "decode16";
 const PHASES: Phase[] = ["limits", "train", "prefill", "decode", "decode16"];
+type Workload = Exclude<Phase, "limits">;
+
+/** The peer's script: bench/pytorch_peer.py in the repository (this file runs as dist/bench/engine.js). */
+const PEER_SCRIPT = fileURLToPath(new URL("../../bench/pytorch_peer.py", import.meta.url));
 
 interface Options {
   preset: string;
@@ -38,6 +44,44 @@ interface Options {
   seq: number;
   rank: number;
   quick: boolean;
+}
+
+interface RunOptions extends Options {
+  json: boolean;
+  peerPytorch: boolean;
+  peerPython: string;
+}
+
+/** One peer workload's report (bench/pytorch_peer.py's JSON line). */
+interface PeerResult {
+  tokens_per_s: number;
+  peak_rss_mb: number;
+  pytorch_version: string;
+  threads: number;
+}
+
+/** Why the PyTorch peer cannot run here, or its torch version. */
+function probePeer(python: string): { version: string } | { reason: string } {
+  if (!existsSync(PEER_SCRIPT)) return { reason: `${PEER_SCRIPT} is missing` };
+  const probe = spawnSync(python, ["-c", "import numpy, torch; print(torch.__version__)"], {
+    encoding: "utf8",
+    timeout: 120_000,
+  });
+  if (probe.error) return { reason: `${python} could not be run (${probe.error.message})` };
+  if (probe.status !== 0) return { reason: `${python} cannot import torch and numpy` };
+  return { version: probe.stdout.trim() };
+}
+
+function runPeer(python: string, workload: Workload, modelDir: string, opts: Options): PeerResult | null {
+  const args = [PEER_SCRIPT, "--model", modelDir, "--seq", String(opts.seq), "--rank", String(opts.rank)];
+  args.push("--workload", workload, ...(opts.quick ? ["--quick"] : []));
+  const child = spawnSync(python, args, { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
+  const last = child.status === 0 ? child.stdout.trim().split("\n").at(-1) : undefined;
+  if (!last) {
+    process.stderr.write(`bench: PyTorch peer ${workload} failed (exit ${child.status ?? child.signal}); no figure\n`);
+    return null;
+  }
+  return JSON.parse(last) as PeerResult;
 }
 
 function peakRssMb(): number {
@@ -204,9 +248,11 @@ function main(): void {
     .option("--rank <r>", "LoRA rank (q_proj, v_proj)", (v) => Number.parseInt(v, 10), 32)
     .option("--quick", "short measurements (smoke test)", false)
     .option("--json", "print one JSON line", false)
+    .option("--peer-pytorch", "also run each workload in PyTorch (bench/pytorch_peer.py) and print ours/PyTorch", false)
+    .option("--peer-python <path>", "Python with torch and numpy for --peer-pytorch", "/usr/bin/python3")
     .option("--phase <phase>", "internal: run one workload and print its JSON");
   program.parse();
-  const opts = program.opts<Options & { json: boolean; phase?: Phase }>();
+  const opts = program.opts<RunOptions & { phase?: Phase }>();
   if (opts.phase) {
     console.log(JSON.stringify(runPhaseWithLimits(opts.phase, opts)));
     return;
@@ -227,8 +273,18 @@ function main(): void {
   }
 }
 
-function runAll(opts: Options & { json: boolean }, modelDir: string): void {
+function runAll(opts: RunOptions, modelDir: string): void {
   const results: Record<string, Record<string, number>> = {};
+  let peerVersion: string | null = null;
+  let peerUnavailable: string | null = null;
+  if (opts.peerPytorch) {
+    const probe = probePeer(opts.peerPython);
+    if ("reason" in probe) {
+      peerUnavailable = probe.reason;
+      process.stderr.write(`bench: --peer-pytorch: no PyTorch peer: ${probe.reason}; continuing without it\n`);
+    } else peerVersion = probe.version;
+  }
+  const peer: Partial<Record<Workload, PeerResult | null>> = {};
   for (const phase of PHASES) {
     if (!opts.json) process.stderr.write(`bench: ${phase}…\n`);
     const args = [
@@ -246,6 +302,10 @@ function runAll(opts: Options & { json: boolean }, modelDir: string): void {
     const child = spawnSync(process.execPath, args, { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
     if (child.status !== 0) throw new Error(`bench phase ${phase} failed (exit ${child.status})`);
     results[phase] = JSON.parse(child.stdout.trim().split("\n").at(-1)!);
+    if (peerVersion !== null && phase !== "limits") {
+      if (!opts.json) process.stderr.write(`bench: ${phase}, PyTorch peer…\n`);
+      peer[phase] = runPeer(opts.peerPython, phase, modelDir, opts);
+    }
   }
   const { sgemm_gflops, mem_read_gbs } = results.limits;
   const train = results.train;
@@ -281,14 +341,30 @@ function runAll(opts: Options & { json: boolean }, modelDir: string): void {
     peak_rss_mb_decode16: results.decode16.peak_rss_mb,
     blas: native.info().blasConfig,
   };
+  const workloads: Workload[] = ["train", "prefill", "decode", "decode16"];
+  const peerThreads = workloads.map((w) => peer[w]?.threads).find((t) => t !== undefined) ?? null;
+  const peerSummary =
+    peerVersion === null
+      ? peerUnavailable === null
+        ? {}
+        : { pytorch_unavailable: peerUnavailable }
+      : {
+          ...Object.fromEntries(workloads.map((w) => [`pytorch_${w}_tokens_per_s`, peer[w]?.tokens_per_s ?? null])),
+          pytorch_version: peerVersion,
+          pytorch_threads: peerThreads,
+          ...Object.fromEntries(workloads.map((w) => [`pytorch_peak_rss_mb_${w}`, peer[w]?.peak_rss_mb ?? null])),
+        };
   if (opts.json) {
-    console.log(JSON.stringify(summary));
+    console.log(JSON.stringify({ ...summary, ...peerSummary }));
     return;
   }
-  const row = (name: string, value: number, limit: number | null, unit: string, rss: number) =>
-    console.log(
-      `${name.padEnd(34)} ${value.toFixed(1).padStart(8)} ${unit.padEnd(6)} ${limit === null ? "".padStart(22) : `limit ${limit.toFixed(1).padStart(7)}  ${((100 * value) / limit).toFixed(0).padStart(4)}%`}  peak RSS ${rss.toFixed(0)} MB`,
-    );
+  const rows: { left: string; peer: PeerResult | null | undefined; value: number }[] = [];
+  const row = (name: string, value: number, limit: number | null, unit: string, rss: number, workload: Workload) =>
+    rows.push({
+      left: `${name.padEnd(34)} ${value.toFixed(1).padStart(8)} ${unit.padEnd(6)} ${limit === null ? "".padStart(22) : `limit ${limit.toFixed(1).padStart(7)}  ${((100 * value) / limit).toFixed(0).padStart(4)}%`}  peak RSS ${peerVersion === null ? rss.toFixed(0) : rss.toFixed(0).padStart(5)} MB`,
+      peer: peer[workload],
+      value,
+    });
   console.log(`model ${summary.model}; ${summary.blas}`);
   console.log(
     `machine: sgemm ${sgemm_gflops.toFixed(1)} GFLOP/s (3072²), memory read ${mem_read_gbs.toFixed(1)} GB/s (1 GB)`,
@@ -299,6 +375,7 @@ function runAll(opts: Options & { json: boolean }, modelDir: string): void {
     summary.train_limit_tokens_per_s,
     "tok/s",
     train.peak_rss_mb,
+    "train",
   );
   row(
     `prefill ${opts.seq}`,
@@ -306,6 +383,7 @@ function runAll(opts: Options & { json: boolean }, modelDir: string): void {
     summary.prefill_limit_tokens_per_s,
     "tok/s",
     prefill.peak_rss_mb,
+    "prefill",
   );
   row(
     "decode, batch 1",
@@ -313,6 +391,7 @@ function runAll(opts: Options & { json: boolean }, modelDir: string): void {
     summary.decode_limit_tokens_per_s,
     "tok/s",
     results.decode.peak_rss_mb,
+    "decode",
   );
   row(
     "decode, 16 sequences (aggregate)",
@@ -320,7 +399,19 @@ function runAll(opts: Options & { json: boolean }, modelDir: string): void {
     summary.decode16_limit_tokens_per_s,
     "tok/s",
     results.decode16.peak_rss_mb,
+    "decode16",
   );
+  if (peerVersion === null) for (const r of rows) console.log(r.left);
+  else {
+    const width = Math.max(...rows.map((r) => r.left.length));
+    console.log(`${"".padEnd(width)}  | PyTorch tok/s  ours/PyTorch  PyTorch RSS`);
+    for (const r of rows) {
+      const cells = r.peer
+        ? `${r.peer.tokens_per_s.toFixed(1).padStart(13)}  ${`${(r.value / r.peer.tokens_per_s).toFixed(2)}x`.padStart(12)}  ${`${r.peer.peak_rss_mb.toFixed(0)} MB`.padStart(11)}`
+        : "failed".padStart(13);
+      console.log(`${r.left.padEnd(width)}  | ${cells}`);
+    }
+  }
   console.log(
     [
       `limits, each measured in the workload's own process right after it (sgemm ${opts.quick ? 1024 : 2048}², 256 MB read):`,
@@ -330,6 +421,10 @@ function runAll(opts: Options & { json: boolean }, modelDir: string): void {
       `  decode16 = sgemm ${results.decode16.near_sgemm_gflops.toFixed(1)} GFLOP/s / forward FLOPs per token`,
     ].join("\n"),
   );
+  if (peerVersion !== null)
+    console.log(
+      `PyTorch peer (bench/pytorch_peer.py): torch ${peerVersion}, ${peerThreads ?? "?"} threads, float32, the same model folder and workloads, each in its own ${opts.peerPython} process right after ours; ours/PyTorch > 1 means we are faster`,
+    );
 }
 
 main();

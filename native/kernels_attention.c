@@ -16,34 +16,61 @@ static inline float dot(const float *a, const float *b, int64_t n) {
   return s;
 }
 
-/* One query row against `count` keys given transposed ([head_dim][ld]): p = softmax(scale·q·K), o = p·V. */
-static float attend_transposed(float *o, float *p, const float *qv, const float *kt, const float *vt, int64_t ld,
-                               int64_t count, int64_t head_dim, float scale) {
-  for (int64_t j = 0; j < count; j++) p[j] = 0.0f;
+/*
+ * Four query rows against keys given transposed ([head_dim][ld]): row r attends to keys 0..count[r]-1.
+ * p = softmax(scale·q·K), o = p·V, lse written per row. Rows with count 0 (or missing: q[r] NULL) are skipped.
+ * Four rows per pass over K and V, so each key/value column loaded from L2 serves four queries.
+ */
+static void attend_transposed4(float *const o[4], float *lse_out[4], float *p, int64_t stride_p, const float *const q[4],
+                               const int64_t count[4], const float *kt, const float *vt, int64_t ld, int64_t head_dim,
+                               float scale, const float *zeros) {
+  int64_t n = 0;
+  const float *qr[4];
+  for (int r = 0; r < 4; r++) {
+    n = count[r] > n ? count[r] : n;
+    qr[r] = q[r] ? q[r] : zeros;
+  }
+  if (n == 0) return;
+  float *p0 = p, *p1 = p + stride_p, *p2 = p + 2 * stride_p, *p3 = p + 3 * stride_p;
+  for (int64_t j = 0; j < n; j++) p0[j] = p1[j] = p2[j] = p3[j] = 0.0f;
   for (int64_t d = 0; d < head_dim; d++) {
-    const float qd = qv[d] * scale;
     const float *krow = kt + d * ld;
+    const float q0 = qr[0][d] * scale, q1 = qr[1][d] * scale, q2 = qr[2][d] * scale, q3 = qr[3][d] * scale;
 #pragma omp simd
-    for (int64_t j = 0; j < count; j++) p[j] += qd * krow[j];
+    for (int64_t j = 0; j < n; j++) {
+      const float kj = krow[j];
+      p0[j] += q0 * kj, p1[j] += q1 * kj, p2[j] += q2 * kj, p3[j] += q3 * kj;
+    }
   }
-  float max = -INFINITY;
+  float inv[4];
+  for (int r = 0; r < 4; r++) {
+    float *pr = p + r * stride_p;
+    const int64_t c = count[r];
+    float max = -INFINITY;
 #pragma omp simd reduction(max : max)
-  for (int64_t j = 0; j < count; j++) max = p[j] > max ? p[j] : max;
-  float sum = 0.0f;
+    for (int64_t j = 0; j < c; j++) max = pr[j] > max ? pr[j] : max;
+    float sum = 0.0f;
 #pragma omp simd reduction(+ : sum)
-  for (int64_t j = 0; j < count; j++) {
-    p[j] = seal_expf(p[j] - max);
-    sum += p[j];
+    for (int64_t j = 0; j < n; j++) {
+      const float e = seal_expf(pr[j] - max);
+      pr[j] = j < c ? e : 0.0f;
+      sum += pr[j];
+    }
+    inv[r] = c > 0 ? 1.0f / sum : 0.0f;
+    if (lse_out[r]) *lse_out[r] = c > 0 ? max + logf(sum) : -INFINITY;
   }
-  const float inv = 1.0f / sum;
   for (int64_t d = 0; d < head_dim; d++) {
     const float *vrow = vt + d * ld;
-    float acc = 0.0f;
-#pragma omp simd reduction(+ : acc)
-    for (int64_t j = 0; j < count; j++) acc += p[j] * vrow[j];
-    o[d] = acc * inv;
+    float a0 = 0.0f, a1 = 0.0f, a2 = 0.0f, a3 = 0.0f;
+#pragma omp simd reduction(+ : a0, a1, a2, a3)
+    for (int64_t j = 0; j < n; j++) {
+      const float vj = vrow[j];
+      a0 += p0[j] * vj, a1 += p1[j] * vj, a2 += p2[j] * vj, a3 += p3[j] * vj;
+    }
+    const float acc[4] = {a0, a1, a2, a3};
+    for (int r = 0; r < 4; r++)
+      if (q[r]) o[r][d] = acc[r] * inv[r];
   }
-  return max + logf(sum);
 }
 
 /* One query row against keys in their natural row layout (decode: one query per sequence, no transpose). */
@@ -90,7 +117,8 @@ void attention_forward(float *out, float *lse, const float *q, const float *k, c
   item_start[items] = tokens;
 #pragma omp parallel
   {
-    float *p = malloc(sizeof(float) * (size_t)max_count);
+    float *p = malloc(sizeof(float) * (size_t)(4 * max_count));
+    float *zeros = calloc((size_t)head_dim, sizeof(float));
     float *kt = malloc(sizeof(float) * (size_t)(head_dim * max_count));
     float *vt = malloc(sizeof(float) * (size_t)(head_dim * max_count));
 #pragma omp for schedule(dynamic, 1)
@@ -107,14 +135,24 @@ void attention_forward(float *out, float *lse, const float *q, const float *k, c
             kt[d * span + j] = kg[j * kv_stride + d];
             vt[d * span + j] = vg[j * kv_stride + d];
           }
-        for (int64_t t = t0; t < t1; t++)
-          for (int64_t h = g * group; h < (g + 1) * group; h++) {
-            const int64_t row = t * heads + h;
-            float *o = out + t * q_stride + h * head_dim;
-            const float l = key_count[t] > 0 ? attend_transposed(o, p, q + t * q_stride + h * head_dim, kt, vt, span, key_count[t], head_dim, scale) : -INFINITY;
-            if (key_count[t] == 0)
-              for (int64_t d = 0; d < head_dim; d++) o[d] = 0.0f;
-            if (lse) lse[row] = l;
+        for (int64_t h = g * group; h < (g + 1) * group; h++)
+          for (int64_t tb = t0; tb < t1; tb += 4) {
+            float *o[4], *lse_ptr[4], dummy_lse[4];
+            const float *qs[4];
+            int64_t counts[4];
+            for (int r = 0; r < 4; r++) {
+              const int64_t t = tb + r;
+              const int valid = t < t1;
+              o[r] = valid ? out + t * q_stride + h * head_dim : NULL;
+              qs[r] = valid ? q + t * q_stride + h * head_dim : NULL;
+              counts[r] = valid ? key_count[t] : 0;
+              lse_ptr[r] = valid && lse ? lse + t * heads + h : &dummy_lse[r];
+              if (valid && counts[r] == 0) {
+                for (int64_t d = 0; d < head_dim; d++) o[r][d] = 0.0f;
+                *lse_ptr[r] = -INFINITY;
+              }
+            }
+            attend_transposed4(o, lse_ptr, p, max_count, qs, counts, kt, vt, span, head_dim, scale, zeros);
           }
       } else {
         for (int64_t t = t0; t < t1; t++)
@@ -128,6 +166,7 @@ void attention_forward(float *out, float *lse, const float *q, const float *k, c
       }
     }
     free(p);
+    free(zeros);
     free(kt);
     free(vt);
   }
