@@ -5,7 +5,9 @@
 import fs from "node:fs";
 import { Command } from "commander";
 import { registerAdapterCommands } from "./commands/adapter.js";
+import { registerDataCommands } from "./commands/data.js";
 import { registerGenerate } from "./commands/generate.js";
+import { registerKnowledgeCommands } from "./commands/knowledge.js";
 import { registerModelCommands } from "./commands/model.js";
 import { registerTrain } from "./commands/train.js";
 
@@ -16,6 +18,8 @@ export const COMMAND_GROUPS: CommandGroup[] = [
   registerGenerate,
   registerTrain,
   registerAdapterCommands,
+  registerKnowledgeCommands,
+  registerDataCommands,
 ];
 
 /** The package version, read from package.json (dist/src/cli/ → package root). */
