@@ -1,10 +1,19 @@
 /** `seal knowledge …`: SEAL's knowledge-incorporation domain (reference §1). */
 import type { Command } from "commander";
+import { registerKnowledgeContinual } from "./knowledge-continual.js";
+import { registerKnowledgeCpt } from "./knowledge-cpt.js";
 import { registerKnowledgeEvaluate } from "./knowledge-evaluate.js";
 import { registerKnowledgeGenerate } from "./knowledge-generate.js";
+import { registerKnowledgeTrain } from "./knowledge-train.js";
 
 /** One registrar per subcommand file (`knowledge-<name>.ts`); add new ones here. */
-const SUBCOMMANDS: ((group: Command) => void)[] = [registerKnowledgeGenerate, registerKnowledgeEvaluate];
+const SUBCOMMANDS: ((group: Command) => void)[] = [
+  registerKnowledgeGenerate,
+  registerKnowledgeEvaluate,
+  registerKnowledgeTrain,
+  registerKnowledgeCpt,
+  registerKnowledgeContinual,
+];
 
 export function registerKnowledgeCommands(program: Command): void {
   const group = program

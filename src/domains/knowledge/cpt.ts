@@ -1,0 +1,385 @@
+/**
+ * `seal knowledge cpt`: continued pretraining on many documents at once (reference-implementation.md §1.8).
+ *
+ * The training sequences of the first N passages × their first k self-edits are pooled (`buildPooledTrainSequences`,
+ * the passage once per self-edit), ONE LoRA adapter is trained on the pool, and the questions of all N passages are
+ * answered closed-book by the base model and by the adapted model. The headline is micro accuracy (over questions)
+ * with a 95% t interval; the macro mean over passages is reported beside it.
+ *
+ * Run folder and resume (phase granularity): `records.jsonl` holds one record per passage and phase
+ * (`baseline/passage-{i}`, `adapted/passage-{i}`); the trained adapter is saved in PEFT format under `adapter/`
+ * with `training.json` (losses). A resumed run reuses finished baseline records, loads the saved adapter instead of
+ * training again, and answers only the passages not yet recorded.
+ *
+ * Defaults are the reference's CPT settings: N=200, k=5, r32/α64 on q/v, 3 epochs, lr 1e-3, batch 4, grad-accum 2,
+ * `split_newlines=false`. Like `knowledge evaluate`, pad tokens are not trained on and the seed derives from `--seed`.
+ */
+import fs from "node:fs";
+import path from "node:path";
+import { z } from "zod";
+import type { LoraAdapter, LoraConfig } from "../../engine/lora-types.js";
+import { Model } from "../../engine/model.js";
+import type { ScheduleName } from "../../engine/schedule.js";
+import { readJsonFile, writeJsonFile } from "../../io/json-file.js";
+import { loadModel } from "../../io/model-files.js";
+import { loadAdapter, saveAdapter } from "../../io/peft.js";
+import { checkTokenizerFitsModel, loadTokenizer } from "../../io/tokenizer.js";
+import { fingerprintFile, fingerprintModelFolder } from "../../seal/fingerprint.js";
+import { lineChartSvg } from "../../seal/plots.js";
+import { createProgress, type ProgressStream } from "../../seal/progress.js";
+import { openRun } from "../../seal/run-dir.js";
+import { mean } from "../../seal/stats.js";
+import { readSelfEditFile } from "./data.js";
+import {
+  type AnswerGrade,
+  type AnswerJudge,
+  accuracyOf,
+  type GraderConfig,
+  gradeAnswers,
+  type IntervalSummary,
+  innerLoopSeed,
+  intervalOf,
+} from "./evaluate.js";
+import { answerPrompts, type InnerLoopSettings, REFERENCE_INNER_LOOP, runInnerLoop } from "./inner-loop.js";
+import { ChatCompletionsJudge } from "./judge.js";
+import { closedBookQaPrompt } from "./prompts.js";
+import { buildPooledTrainSequences } from "./sequences.js";
+
+export const CPT_COMMAND = "knowledge cpt";
+export const CPT_RECORDS = "records";
+export const CPT_SUMMARY_FORMAT = "seal-knowledge-cpt/1";
+export const CPT_ADAPTER_DIR = "adapter";
+export const CPT_TRAINING_FILE = "training.json";
+export const CPT_LOSS_SVG = "loss.svg";
+
+export interface CptConfig {
+  /** First N records of the self-edit file. */
+  passages: number;
+  /** Self-edits per passage (first k non-blank; 0 = passage only, the reference's naive run). */
+  k: number;
+  lora: LoraConfig;
+  train: {
+    epochs: number;
+    lr: number;
+    batchSize: number;
+    gradientAccumulation: number;
+    schedule: ScheduleName;
+    warmupSteps: number;
+    maxGradNorm: number;
+    weightDecay: number;
+  };
+  splitNewlines: boolean;
+  maxAnswerTokens: number;
+  answerBatch: number;
+  grader: GraderConfig;
+  seed: number;
+}
+
+export function defaultCptConfig(overrides: Partial<CptConfig> = {}): CptConfig {
+  const train = REFERENCE_INNER_LOOP.train;
+  return {
+    passages: 200,
+    k: 5,
+    lora: { ...REFERENCE_INNER_LOOP.lora, targets: [...REFERENCE_INNER_LOOP.lora.targets] },
+    train: {
+      epochs: 3,
+      lr: 1e-3,
+      batchSize: 4,
+      gradientAccumulation: 2,
+      schedule: train.schedule ?? "linear",
+      warmupSteps: 0,
+      maxGradNorm: train.maxGradNorm ?? 1,
+      weightDecay: 0,
+    },
+    splitNewlines: false,
+    maxAnswerTokens: REFERENCE_INNER_LOOP.maxAnswerTokens,
+    answerBatch: REFERENCE_INNER_LOOP.answerBatch,
+    grader: { kind: "local" },
+    seed: 0,
+    ...overrides,
+  };
+}
+
+export type CptPhase = "baseline" | "adapted";
+
+export const cptRecordKey = (phase: CptPhase, passage: number): string => `${phase}/passage-${passage}`;
+
+/** One passage's answers in one phase. */
+export interface CptRecord {
+  key: string;
+  phase: CptPhase;
+  passage: number;
+  title: string;
+  questions: { question: string; gold: string; answer: string; grade: AnswerGrade }[];
+  accuracy: number | null;
+  seconds: number;
+}
+
+export interface CptTraining {
+  sequences: number;
+  seed: number;
+  steps: number;
+  stepLosses: number[];
+  firstEpochLoss: number;
+  lastEpochLoss: number;
+  trainTokens: number;
+  trainSeconds: number;
+}
+
+export interface CptSummary {
+  format: string;
+  command: string;
+  model: string;
+  selfEdits: string;
+  grader: GraderConfig;
+  passages: number;
+  questions: number;
+  /** Training sequences in the pool (reference: 2000 for 200 passages × 5 self-edits without line splitting). */
+  sequences: number;
+  training: CptTraining;
+  micro: { baseline: IntervalSummary; adapted: IntervalSummary; gain: IntervalSummary };
+  macro: { baseline: number | null; adapted: number | null };
+}
+
+export interface CptRequest {
+  modelDir: string;
+  selfEditsPath: string;
+  outDir: string;
+  resume: boolean;
+  config: CptConfig;
+  tokenizerDir?: string;
+  judgeApiKey?: string;
+  judge?: AnswerJudge;
+  progressStream?: ProgressStream;
+  log?: (line: string) => void;
+}
+
+function checkConfig(config: CptConfig): void {
+  const positive: [string, number][] = [
+    ["passages", config.passages],
+    ["epochs", config.train.epochs],
+    ["batch-size", config.train.batchSize],
+    ["grad-accum", config.train.gradientAccumulation],
+    ["max-answer-tokens", config.maxAnswerTokens],
+    ["rank", config.lora.rank],
+  ];
+  for (const [name, value] of positive) {
+    if (!Number.isInteger(value) || value < 1) throw new Error(`--${name} must be a positive integer, got ${value}`);
+  }
+  if (!Number.isInteger(config.k) || config.k < 0)
+    throw new Error(`--k must be a non-negative integer, got ${config.k}`);
+}
+
+/** 0/1 per graded question (failed judge calls left out). */
+function verdicts(records: readonly CptRecord[]): number[] {
+  return records.flatMap((r) =>
+    r.questions.filter((q) => q.grade.correct !== null).map((q) => (q.grade.correct ? 1 : 0)),
+  );
+}
+
+export async function runCpt(request: CptRequest): Promise<CptSummary> {
+  const { config } = request;
+  const log = request.log ?? (() => {});
+  checkConfig(config);
+  const all = readSelfEditFile(request.selfEditsPath);
+  if (all.length === 0) throw new Error(`${request.selfEditsPath}: no records`);
+  const articles = all.slice(0, config.passages);
+  articles.forEach((a, i) => {
+    if (a.questions.length === 0)
+      throw new Error(`${request.selfEditsPath}: record ${i}: field "questions": no questions`);
+  });
+  const pool = buildPooledTrainSequences(articles, {
+    completionsPerArticle: config.k,
+    splitNewlines: config.splitNewlines,
+  });
+  let judge: AnswerJudge | null = null;
+  if (config.grader.kind === "judge") {
+    judge =
+      request.judge ??
+      new ChatCompletionsJudge({
+        baseUrl: config.grader.baseUrl,
+        model: config.grader.model,
+        apiKey: request.judgeApiKey,
+      });
+  }
+  const modelFingerprint = fingerprintModelFolder(request.modelDir);
+  const dataFingerprint = fingerprintFile(request.selfEditsPath);
+  const loaded = loadModel(request.modelDir);
+  const tokenizerSource = request.tokenizerDir ?? request.modelDir;
+  const tokenizer = loadTokenizer(tokenizerSource);
+  checkTokenizerFitsModel(tokenizer, loaded.config, tokenizerSource);
+  const model = new Model(loaded.config, loaded.weights);
+  const stopTokenIds = [...new Set([...loaded.eosTokenIds, ...tokenizer.eosTokenIds])];
+  const settings: InnerLoopSettings = {
+    lora: config.lora,
+    train: { ...config.train, warmupRatio: 0 },
+    maxAnswerTokens: config.maxAnswerTokens,
+    answerBatch: config.answerBatch,
+    addSpecialTokens: REFERENCE_INNER_LOOP.addSpecialTokens,
+  };
+  const run = openRun(
+    request.outDir,
+    {
+      command: CPT_COMMAND,
+      config,
+      fingerprints: {
+        model: { ...modelFingerprint, path: path.resolve(request.modelDir) },
+        data: { sha256: dataFingerprint.sha256, size: dataFingerprint.size, path: path.resolve(request.selfEditsPath) },
+      },
+    },
+    { resume: request.resume },
+  );
+  try {
+    const records = run.openRecords<CptRecord>(CPT_RECORDS);
+    try {
+      const total = articles.length * 2 + 1;
+      const doneAnswers = [...records.keys()].length;
+      const adapterPath = path.join(run.dir, CPT_ADAPTER_DIR);
+      const trainingPath = path.join(run.dir, CPT_TRAINING_FILE);
+      const trainedBefore = fs.existsSync(trainingPath);
+      if (run.resumed)
+        log(
+          `resuming ${run.dir}: ${doneAnswers} passage evaluations done, adapter ${trainedBefore ? "trained" : "not trained"}`,
+        );
+      const progress = createProgress({
+        total,
+        done: doneAnswers + (trainedBefore ? 1 : 0),
+        name: "steps",
+        stream: request.progressStream,
+      });
+      const answerPhase = async (phase: CptPhase): Promise<void> => {
+        for (let i = 0; i < articles.length; i++) {
+          const key = cptRecordKey(phase, i);
+          if (records.has(key)) continue;
+          progress.setLabel(key);
+          const started = performance.now();
+          const article = articles[i];
+          const prompts = article.questions.map((q) => closedBookQaPrompt(article.title, q.question));
+          const answers = answerPrompts(model, tokenizer, prompts, settings, stopTokenIds);
+          const grades = await gradeAnswers(article, answers, judge);
+          records.appendRecord(key, {
+            key,
+            phase,
+            passage: i,
+            title: article.title,
+            questions: article.questions.map((q, j) => ({
+              question: q.question,
+              gold: q.answer,
+              answer: answers[j],
+              grade: grades[j],
+            })),
+            accuracy: accuracyOf(grades),
+            seconds: (performance.now() - started) / 1000,
+          });
+          progress.tick(1, key);
+        }
+      };
+      // Phase 1: the base model.
+      model.adapter = null;
+      await answerPhase("baseline");
+      // Phase 2: one adapter on the pool (saved; a resume loads it).
+      let adapter: LoraAdapter;
+      let training: CptTraining;
+      if (trainedBefore && fs.existsSync(adapterPath)) {
+        adapter = loadAdapter(adapterPath, loaded.config);
+        training = readJsonFile(
+          trainingPath,
+          z.looseObject({ stepLosses: z.array(z.number()) }),
+        ) as unknown as CptTraining;
+      } else {
+        progress.setLabel("training");
+        const seed = innerLoopSeed(config.seed, "cpt");
+        const stepLosses: number[] = [];
+        const result = runInnerLoop(model, tokenizer, pool, [], settings, stopTokenIds, seed, (s) =>
+          stepLosses.push(s.loss),
+        );
+        adapter = result.adapter;
+        training = {
+          sequences: pool.length,
+          seed,
+          steps: stepLosses.length,
+          stepLosses,
+          firstEpochLoss: result.firstEpochLoss,
+          lastEpochLoss: result.lastEpochLoss,
+          trainTokens: result.trainTokens,
+          trainSeconds: result.trainSeconds,
+        };
+        saveAdapter(adapterPath, adapter, { baseModel: path.resolve(request.modelDir) });
+        writeJsonFile(trainingPath, training); // written last: marks the phase done
+        progress.tick(1, "training");
+      }
+      // Phase 3: the adapted model.
+      model.adapter = adapter;
+      await answerPhase("adapted");
+      model.adapter = null;
+      progress.finish();
+
+      const of = (phase: CptPhase) =>
+        articles.map((_, i) => records.get(cptRecordKey(phase, i))).filter((r): r is CptRecord => r !== undefined);
+      const baseline = of("baseline");
+      const adapted = of("adapted");
+      const b = verdicts(baseline);
+      const a = verdicts(adapted);
+      const gains = a.length === b.length ? a.map((x, i) => x - b[i]) : [];
+      const macroOf = (rs: CptRecord[]) => {
+        const xs = rs.map((r) => r.accuracy).filter((x): x is number => x !== null);
+        return xs.length ? mean(xs) : null;
+      };
+      const summary: CptSummary = {
+        format: CPT_SUMMARY_FORMAT,
+        command: CPT_COMMAND,
+        model: path.resolve(request.modelDir),
+        selfEdits: path.resolve(request.selfEditsPath),
+        grader: config.grader,
+        passages: articles.length,
+        questions: articles.reduce((s, x) => s + x.questions.length, 0),
+        sequences: pool.length,
+        training,
+        micro: { baseline: intervalOf(b), adapted: intervalOf(a), gain: intervalOf(gains) },
+        macro: { baseline: macroOf(baseline), adapted: macroOf(adapted) },
+      };
+      fs.writeFileSync(
+        path.join(run.dir, CPT_LOSS_SVG),
+        lineChartSvg({
+          title: "CPT training loss",
+          xLabel: "optimizer step",
+          yLabel: "loss (nats/token)",
+          series: [{ label: "loss", points: training.stepLosses.map((l, i) => [i + 1, l] as [number, number]) }],
+        }),
+      );
+      run.writeSummary({ markdown: cptMarkdown(summary), json: summary });
+      return summary;
+    } finally {
+      records.close();
+    }
+  } finally {
+    run.release();
+  }
+}
+
+function pct(i: IntervalSummary, signed = false): string {
+  if (i.mean === null) return "n/a";
+  const v = `${signed && i.mean >= 0 ? "+" : ""}${(i.mean * 100).toFixed(2)}%`;
+  return i.halfWidth === null ? v : `${v} ± ${(i.halfWidth * 100).toFixed(2)}`;
+}
+
+export function cptMarkdown(s: CptSummary): string {
+  const macro = (x: number | null) => (x === null ? "n/a" : `${(x * 100).toFixed(2)}%`);
+  return [
+    "# seal knowledge cpt",
+    "",
+    `Model: \`${s.model}\`; self-edits: \`${s.selfEdits}\`; grader: ${s.grader.kind}.`,
+    "",
+    `${s.passages} passages, ${s.questions} questions, ${s.sequences} pooled training sequences, ` +
+      `${s.training.steps} optimizer steps (loss ${s.training.firstEpochLoss.toFixed(4)} → ${s.training.lastEpochLoss.toFixed(4)}).`,
+    "",
+    "| | micro accuracy (95% CI) | macro accuracy |",
+    "|---|---|---|",
+    `| baseline | ${pct(s.micro.baseline)} | ${macro(s.macro.baseline)} |`,
+    `| adapted | ${pct(s.micro.adapted)} | ${macro(s.macro.adapted)} |`,
+    `| gain | ${pct(s.micro.gain, true)} | |`,
+    "",
+    `![training loss](${CPT_LOSS_SVG})`,
+    "",
+  ].join("\n");
+}

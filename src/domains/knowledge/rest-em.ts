@@ -1,0 +1,265 @@
+/**
+ * ReST-EM for knowledge incorporation (reference-implementation.md §1.7): the E-step keeps, per training passage,
+ * the self-edit whose inner loops reached the highest mean adapted accuracy; the M-step finetunes the generator on
+ * prompt → chosen completion (completion-only loss, LoRA r=64 α=128 on all seven projections, lr 3e-4, 2 epochs,
+ * effective batch 10) and merges the LoRA into a new checkpoint.
+ *
+ * Selection (`build_SFT_dataset.py`): per passage, each self-edit's reward is the mean over its repeats of the
+ * adapted accuracy; the top-1 is kept with a stable sort, so ties go to the earliest self-edit. The reference keeps
+ * it whatever the baseline; `onlyImproving` (an option, off by default) keeps it only when its reward is strictly
+ * above the passage's baseline accuracy.
+ */
+import { PROJECTIONS, type Projection } from "../../engine/config.js";
+import { createLoraAdapter, type LoraConfig, mergeAdapter } from "../../engine/lora.js";
+import { Model } from "../../engine/model.js";
+import { Rng } from "../../engine/random.js";
+import { type StepReport, type TrainOptions, trainSft } from "../../engine/train.js";
+import type { LoadedModel } from "../../io/model-files.js";
+import type { TextTokenizer } from "../../io/tokenizer.js";
+import { mean } from "../../seal/stats.js";
+import type { SftRow } from "./data.js";
+import { sftEosTokenId, tokenizeSftRows } from "./sft-data.js";
+
+export const ALL_PROJECTIONS: readonly Projection[] = PROJECTIONS;
+
+/** The M-step's settings. */
+export interface SftSettings {
+  lora: LoraConfig;
+  lr: number;
+  epochs: number;
+  batchSize: number;
+  gradientAccumulation: number;
+  seed: number;
+}
+
+/** The reference's `train_SFT.py` settings: LoRA r=64, α=128, dropout 0, all projections, lr 3e-4, 2 epochs, 1×10. */
+export const REFERENCE_SFT: Readonly<SftSettings> = {
+  lora: { rank: 64, alpha: 128, dropout: 0, targets: [...ALL_PROJECTIONS] },
+  lr: 3e-4,
+  epochs: 2,
+  batchSize: 1,
+  gradientAccumulation: 10,
+  seed: 0,
+};
+
+// ---------------------------------------------------------------------------------------------------------------
+// E-step: selection
+
+/** What selection needs of one inner-loop record (a subset of evaluate.ts's EvaluationRecord). */
+export interface InnerLoopOutcome {
+  passage: number;
+  edit: number;
+  repeat: number;
+  baselineAccuracy: number | null;
+  adaptedAccuracy: number | null;
+}
+
+/** One passage's outcome of the E-step. */
+export interface PassagePick {
+  passage: number;
+  /** Baseline accuracy (the base/student model without an update); null when it could not be graded. */
+  baseline: number | null;
+  /** Mean adapted accuracy over repeats, per self-edit (null when no repeat was graded). */
+  rewards: (number | null)[];
+  /** The self-edit with the highest reward (earliest on ties); null when none has a reward. */
+  best: number | null;
+  bestReward: number | null;
+  /** Whether the best reward is strictly above the baseline. */
+  beatsBaseline: boolean;
+  /** Whether the pick becomes an SFT row (always, unless `onlyImproving` and it does not beat the baseline). */
+  kept: boolean;
+}
+
+/**
+ * Picks the best self-edit per passage from inner-loop records. `edits` is the number of self-edits per passage
+ * (rewards are listed for each, null where no record has an accuracy). Passages are returned in ascending order.
+ */
+export function selectBestSelfEdits(
+  records: readonly InnerLoopOutcome[],
+  edits: number,
+  options: { onlyImproving: boolean },
+): PassagePick[] {
+  const byPassage = new Map<number, InnerLoopOutcome[]>();
+  for (const record of records) {
+    const list = byPassage.get(record.passage) ?? [];
+    list.push(record);
+    byPassage.set(record.passage, list);
+  }
+  const picks: PassagePick[] = [];
+  for (const passage of [...byPassage.keys()].sort((a, b) => a - b)) {
+    const list = byPassage.get(passage) ?? [];
+    const baseline = list.find((record) => record.baselineAccuracy !== null)?.baselineAccuracy ?? null;
+    const rewards: (number | null)[] = [];
+    for (let edit = 0; edit < edits; edit++) {
+      const values = list
+        .filter((record) => record.edit === edit && record.adaptedAccuracy !== null)
+        .map((record) => record.adaptedAccuracy as number);
+      rewards.push(values.length === 0 ? null : mean(values));
+    }
+    let best: number | null = null;
+    rewards.forEach((reward, edit) => {
+      if (reward === null) return;
+      if (best === null || reward > (rewards[best] as number)) best = edit;
+    });
+    const bestReward = best === null ? null : rewards[best];
+    const beatsBaseline = bestReward !== null && baseline !== null && bestReward > baseline;
+    picks.push({
+      passage,
+      baseline,
+      rewards,
+      best,
+      bestReward,
+      beatsBaseline,
+      kept: best !== null && (!options.onlyImproving || beatsBaseline),
+    });
+  }
+  return picks;
+}
+
+/** Numbers of one round's E-step, for the summary. */
+export interface SelectionStats {
+  passages: number;
+  rows: number;
+  picksBeatingBaseline: number;
+  /** Macro mean over passages of the chosen self-edit's reward. */
+  meanRewardChosen: number | null;
+  /** Macro mean over passages of the mean reward of all their self-edits. */
+  meanRewardAll: number | null;
+  /** Macro mean baseline accuracy. */
+  meanBaseline: number | null;
+}
+
+export function selectionStats(picks: readonly PassagePick[]): SelectionStats {
+  const chosen = picks.filter((pick) => pick.bestReward !== null).map((pick) => pick.bestReward as number);
+  const all = picks
+    .map((pick) => pick.rewards.filter((reward) => reward !== null) as number[])
+    .filter((rewards) => rewards.length > 0)
+    .map((rewards) => mean(rewards));
+  const baselines = picks.filter((pick) => pick.baseline !== null).map((pick) => pick.baseline as number);
+  return {
+    passages: picks.length,
+    rows: picks.filter((pick) => pick.kept).length,
+    picksBeatingBaseline: picks.filter((pick) => pick.beatsBaseline).length,
+    meanRewardChosen: chosen.length === 0 ? null : mean(chosen),
+    meanRewardAll: all.length === 0 ? null : mean(all),
+    meanBaseline: baselines.length === 0 ? null : mean(baselines),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// M-step: SFT + merge
+
+export interface SftOutcome {
+  rows: number;
+  steps: number;
+  stepLosses: number[];
+  /** Mean step loss of the first and the last epoch (nats per completion token). */
+  firstEpochLoss: number;
+  lastEpochLoss: number;
+  completionTokens: number;
+  seconds: number;
+}
+
+/**
+ * Finetunes `loaded` (in place) on the rows with completion-only loss through a fresh LoRA adapter, then merges
+ * the adapter into its weights. The caller saves the result.
+ */
+export function sftAndMerge(
+  loaded: LoadedModel,
+  tokenizer: TextTokenizer,
+  rows: readonly SftRow[],
+  settings: SftSettings,
+  onStep?: (report: StepReport) => void,
+): SftOutcome {
+  if (rows.length === 0) throw new Error("no SFT rows to train on");
+  const examples = tokenizeSftRows(tokenizer, rows, sftEosTokenId(tokenizer, loaded.eosTokenIds));
+  const model = new Model(loaded.config, loaded.weights);
+  const adapter = createLoraAdapter(loaded.config, settings.lora, new Rng(settings.seed));
+  const options: Partial<TrainOptions> = {
+    epochs: settings.epochs,
+    lr: settings.lr,
+    batchSize: settings.batchSize,
+    gradientAccumulation: settings.gradientAccumulation,
+    schedule: "linear",
+    warmupRatio: 0,
+    warmupSteps: 0,
+    maxGradNorm: 1,
+    weightDecay: 0,
+    seed: settings.seed,
+    shuffle: true,
+  };
+  const stepLosses: number[] = [];
+  const epochLosses = new Map<number, number[]>();
+  const result = trainSft(model, examples, { kind: "lora", adapter }, options, (report) => {
+    stepLosses.push(report.loss);
+    const list = epochLosses.get(report.epoch) ?? [];
+    list.push(report.loss);
+    epochLosses.set(report.epoch, list);
+    onStep?.(report);
+  });
+  model.adapter = null;
+  mergeAdapter(loaded.config, loaded.weights, adapter);
+  const epochs = [...epochLosses.keys()].sort((a, b) => a - b);
+  return {
+    rows: rows.length,
+    steps: result.steps,
+    stepLosses,
+    firstEpochLoss: mean(epochLosses.get(epochs[0]) ?? [Number.NaN]),
+    lastEpochLoss: mean(epochLosses.get(epochs[epochs.length - 1]) ?? [Number.NaN]),
+    completionTokens: examples.reduce((sum, example) => sum + example.completionTokens, 0),
+    seconds: result.seconds,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Summary
+
+export interface RoundSummary {
+  round: number;
+  /** The checkpoint that generated this round's self-edits. */
+  generator: string;
+  /** The model the self-edits were evaluated on (null with --sft-data). */
+  student: string | null;
+  selection: SelectionStats | null;
+  sft: Omit<SftOutcome, "stepLosses"> | null;
+  /** The checkpoint this round produced (the generator itself when no row was kept). */
+  model: string | null;
+  complete: boolean;
+}
+
+export interface RestEmSummary {
+  format: "seal-knowledge-train/1";
+  rounds: RoundSummary[];
+  config: unknown;
+  finalModel: string | null;
+}
+
+function pct(value: number | null): string {
+  return value === null ? "—" : `${(100 * value).toFixed(2)}%`;
+}
+
+function loss(value: number | undefined): string {
+  return value === undefined || !Number.isFinite(value) ? "—" : value.toFixed(4);
+}
+
+export function restEmSummaryMarkdown(summary: RestEmSummary): string {
+  const lines = [
+    "# ReST-EM training",
+    "",
+    "Reward = adapted accuracy after the inner loop (mean over repeats); chosen = the best self-edit per passage.",
+    "",
+    "| round | passages | baseline | reward (all) | reward (chosen) | picks > baseline | SFT rows | SFT loss first → last epoch | checkpoint |",
+    "|---|---|---|---|---|---|---|---|---|",
+  ];
+  for (const round of summary.rounds) {
+    const s = round.selection;
+    lines.push(
+      `| ${round.round} | ${s?.passages ?? "—"} | ${pct(s?.meanBaseline ?? null)} | ${pct(s?.meanRewardAll ?? null)} | ` +
+        `${pct(s?.meanRewardChosen ?? null)} | ${s === null ? "—" : `${s.picksBeatingBaseline}/${s.passages}`} | ` +
+        `${s?.rows ?? "—"} | ${loss(round.sft?.firstEpochLoss)} → ${loss(round.sft?.lastEpochLoss)} | ` +
+        `${round.model === null ? "(unfinished)" : `\`${round.model}\``} |`,
+    );
+  }
+  lines.push("", `Final checkpoint: ${summary.finalModel === null ? "(none yet)" : `\`${summary.finalModel}\``}.`);
+  return `${lines.join("\n")}\n`;
+}
