@@ -2,12 +2,18 @@
  * `seal knowledge evaluate`: run SEAL's inner loop (self-edit → LoRA → closed-book QA → grade) for every passage ×
  * self-edit × repeat of a self-edit file, into a resumable run folder (see domains/knowledge/evaluate.ts).
  */
-import { type Command, Option } from "commander";
-import type { Projection } from "../../engine/config.js";
-import { parseNonNegativeInt, parsePositiveInt, parsePositiveNumber } from "../options.js";
-import { parseTargets } from "./parsers.js";
+import type { Command } from "commander";
+import { parseNonNegativeInt, parsePositiveInt } from "../options.js";
+import {
+  addGraderOptions,
+  addInnerLoopOptions,
+  type GraderOptions,
+  graderFromOptions,
+  type InnerLoopOptions,
+  innerLoopConfigFromOptions,
+} from "./knowledge-options.js";
 
-export interface KnowledgeEvaluateOptions {
+export interface KnowledgeEvaluateOptions extends InnerLoopOptions, GraderOptions {
   model: string;
   selfEdits: string;
   out: string;
@@ -18,23 +24,12 @@ export interface KnowledgeEvaluateOptions {
   repeats: number;
   start: number;
   limit: number;
-  rank: number;
-  alpha: number;
-  targets: Projection[];
-  lr: number;
-  epochs: number;
-  batchSize: number;
-  splitNewlines: boolean;
-  maxAnswerTokens: number;
-  grader: "local" | "judge";
-  judgeModel?: string;
-  judgeBaseUrl?: string;
   seed: number;
   resume?: boolean;
 }
 
 export function registerKnowledgeEvaluate(group: Command): void {
-  group
+  const command = group
     .command("evaluate")
     .description(
       "evaluate self-edits: per passage × self-edit × repeat, train a fresh LoRA and answer the passage's questions " +
@@ -53,28 +48,9 @@ export function registerKnowledgeEvaluate(group: Command): void {
     .option("--completions <n>", "self-edits per passage (the first n of each record)", parsePositiveInt, 1)
     .option("--repeats <n>", "inner loops per self-edit (each a fresh adapter with its own seed)", parsePositiveInt, 1)
     .option("--start <n>", "first record of the file", parseNonNegativeInt, 0)
-    .option("--limit <n>", "records from --start (may change on --resume)", parsePositiveInt, 200)
-    .option("--rank <n>", "LoRA rank", parsePositiveInt, 32)
-    .option("--alpha <x>", "LoRA alpha", parsePositiveNumber, 64)
-    .option("--targets <list>", "LoRA target projections, comma-separated, or all-linear", parseTargets, [
-      "q_proj",
-      "v_proj",
-    ] as Projection[])
-    .option("--lr <x>", "learning rate (linear decay, no warmup)", parsePositiveNumber, 1e-3)
-    .option("--epochs <n>", "passes over the training sequences", parsePositiveInt, 10)
-    .option("--batch-size <n>", "sequences per optimizer step", parsePositiveInt, 1)
-    .option(
-      "--no-split-newlines",
-      "keep each ---separated piece of a self-edit whole (one sequence per line by default)",
-    )
-    .option("--max-answer-tokens <n>", "tokens per greedy answer", parsePositiveInt, 64)
-    .addOption(
-      new Option("--grader <kind>", "local: contains-gold (EM and F1 recorded too); judge: an LLM's yes/no")
-        .choices(["local", "judge"])
-        .default("local"),
-    )
-    .option("--judge-model <name>", "judge model name (--grader judge)", "gpt-4.1")
-    .option("--judge-base-url <url>", "OpenAI-compatible API base URL (default: env OPENAI_BASE_URL, else OpenAI's)")
+    .option("--limit <n>", "records from --start (may change on --resume)", parsePositiveInt, 200);
+  addInnerLoopOptions(command, { epochs: 10, batchSize: 1, splitNewlines: true });
+  addGraderOptions(command)
     .option(
       "--seed <n>",
       "run seed; each inner loop's seed derives from it and the record's key",
@@ -90,34 +66,17 @@ export function registerKnowledgeEvaluate(group: Command): void {
 /** The work behind the command; the domain module (which needs the native addon) is loaded only here. */
 export async function runKnowledgeEvaluate(options: KnowledgeEvaluateOptions): Promise<void> {
   if (options.passagesOnly && !options.update) throw new Error("give at most one of --passages-only and --no-update");
-  if (options.grader !== "judge" && options.judgeBaseUrl !== undefined) {
-    throw new Error("--judge-base-url needs --grader judge");
-  }
+  const grader = await graderFromOptions(options);
   const { defaultEvaluationConfig, evaluateKnowledge } = await import("../../domains/knowledge/evaluate.js");
   const { formatInterval } = await import("../../domains/knowledge/report.js");
-  const { DEFAULT_JUDGE_BASE_URL } = await import("../../domains/knowledge/judge.js");
-  const base = defaultEvaluationConfig();
   const config = defaultEvaluationConfig({
     mode: options.passagesOnly ? "passages-only" : options.update ? "self-edits" : "no-update",
     completions: options.completions,
     repeats: options.repeats,
     start: options.start,
     limit: options.limit,
-    lora: { rank: options.rank, alpha: options.alpha, dropout: 0, targets: options.targets },
-    train: { ...base.train, epochs: options.epochs, lr: options.lr, batchSize: options.batchSize },
-    splitNewlines: options.splitNewlines,
-    maxAnswerTokens: options.maxAnswerTokens,
-    grader:
-      options.grader === "judge"
-        ? {
-            kind: "judge",
-            model: options.judgeModel ?? "gpt-4.1",
-            baseUrl: (options.judgeBaseUrl ?? process.env.OPENAI_BASE_URL ?? DEFAULT_JUDGE_BASE_URL).replace(
-              /\/+$/,
-              "",
-            ),
-          }
-        : { kind: "local" },
+    ...innerLoopConfigFromOptions(options, defaultEvaluationConfig()),
+    grader,
     seed: options.seed,
   });
   const log = (line: string) => process.stderr.write(`${line}\n`);

@@ -21,6 +21,7 @@ import path from "node:path";
 import type { Command } from "commander";
 import type { Projection } from "../../engine/config.js";
 import { parseNonNegativeInt, parsePositiveInt, parsePositiveNumber } from "../options.js";
+import { addInnerLoopOptions, type InnerLoopOptions, innerLoopConfigFromOptions } from "./knowledge-options.js";
 import { parseNonNegativeNumber, parseProbability, parseTargets } from "./parsers.js";
 
 export const TRAIN_COMMAND = "knowledge train";
@@ -28,7 +29,7 @@ export const PHASES_LOG = "phases";
 export const PHASES = ["generate", "evaluate", "select", "sft"] as const;
 export type Phase = (typeof PHASES)[number];
 
-export interface KnowledgeTrainOptions {
+export interface KnowledgeTrainOptions extends InnerLoopOptions {
   model: string;
   data?: string;
   sftData?: string;
@@ -51,14 +52,6 @@ export interface KnowledgeTrainOptions {
   sftEpochs: number;
   sftBatch: number;
   sftGradAccum: number;
-  rank: number;
-  alpha: number;
-  targets: Projection[];
-  lr: number;
-  epochs: number;
-  batchSize: number;
-  splitNewlines: boolean;
-  maxAnswerTokens: number;
   seed: number;
   resume?: boolean;
 }
@@ -76,7 +69,7 @@ function parseSftTargets(value: string): Projection[] {
 }
 
 export function registerKnowledgeTrain(group: Command): void {
-  group
+  const command = group
     .command("train")
     .description(
       "ReST-EM: rounds of sample k self-edits per passage → score each with inner loops → keep the best per " +
@@ -111,18 +104,14 @@ export function registerKnowledgeTrain(group: Command): void {
     .option("--sft-lr <x>", "SFT learning rate (linear decay, no warmup)", parsePositiveNumber, 3e-4)
     .option("--sft-epochs <n>", "SFT epochs", parsePositiveInt, 2)
     .option("--sft-batch <n>", "SFT rows per micro-batch", parsePositiveInt, 1)
-    .option("--sft-grad-accum <n>", "SFT micro-batches per optimizer step", parsePositiveInt, 10)
-    .option("--rank <n>", "inner-loop LoRA rank", parsePositiveInt, 32)
-    .option("--alpha <x>", "inner-loop LoRA alpha", parsePositiveNumber, 64)
-    .option("--targets <list>", "inner-loop LoRA targets, comma-separated, or all-linear", parseTargets, [
-      "q_proj",
-      "v_proj",
-    ] as Projection[])
-    .option("--lr <x>", "inner-loop learning rate", parsePositiveNumber, 1e-3)
-    .option("--epochs <n>", "inner-loop epochs", parsePositiveInt, 10)
-    .option("--batch-size <n>", "inner-loop sequences per optimizer step", parsePositiveInt, 1)
-    .option("--no-split-newlines", "keep each ---separated piece of a self-edit whole in the inner loop")
-    .option("--max-answer-tokens <n>", "tokens per greedy closed-book answer", parsePositiveInt, 64)
+    .option("--sft-grad-accum <n>", "SFT micro-batches per optimizer step", parsePositiveInt, 10);
+  addInnerLoopOptions(command, {
+    epochs: 10,
+    batchSize: 1,
+    splitNewlines: true,
+    helpPrefix: "inner-loop ",
+    splitNewlinesHelp: "keep each ---separated piece of a self-edit whole in the inner loop",
+  })
     .option("--seed <n>", "run seed (round r samples and trains with seed + r)", parseNonNegativeInt, 0)
     .option("--resume", "continue the run in --out at its first unfinished phase")
     .action(async (options: KnowledgeTrainOptions) => {
@@ -421,7 +410,6 @@ async function runRounds(
     else {
       log(`round ${round}: evaluating on ${student}`);
       const started = performance.now();
-      const base = defaultEvaluationConfig();
       const summary = await evaluateKnowledge({
         modelDir: student,
         inputPath: selfEditsFile,
@@ -433,10 +421,7 @@ async function runRounds(
           repeats: options.repeats,
           start: 0,
           limit: options.passages,
-          lora: { rank: options.rank, alpha: options.alpha, dropout: 0, targets: options.targets },
-          train: { ...base.train, epochs: options.epochs, lr: options.lr, batchSize: options.batchSize },
-          splitNewlines: options.splitNewlines,
-          maxAnswerTokens: options.maxAnswerTokens,
+          ...innerLoopConfigFromOptions(options, defaultEvaluationConfig()),
           grader: { kind: "local" },
           seed: roundSeed,
         }),

@@ -20,10 +20,9 @@ import fs from "node:fs";
 import path from "node:path";
 import { generate } from "../../engine/generate.js";
 import { mergeAdapter } from "../../engine/lora.js";
-import type { LoraAdapter, LoraConfig } from "../../engine/lora-types.js";
+import type { LoraAdapter } from "../../engine/lora-types.js";
 import { Model } from "../../engine/model.js";
 import { Rng } from "../../engine/random.js";
-import type { ScheduleName } from "../../engine/schedule.js";
 import { writeJsonFile } from "../../io/json-file.js";
 import { loadModel } from "../../io/model-files.js";
 import { loadAdapter, saveAdapter } from "../../io/peft.js";
@@ -34,16 +33,15 @@ import { createProgress, type ProgressStream } from "../../seal/progress.js";
 import { openRun, writeSummary } from "../../seal/run-dir.js";
 import { mean, populationStd } from "../../seal/stats.js";
 import { type Passage, readPassagesAnyLayout } from "./data.js";
+import { type AnswerGrade, type AnswerJudge, accuracyOf, gradeAnswers, innerLoopSeed } from "./evaluate.js";
+import { answerPrompts, type InnerLoopSettings, runInnerLoop } from "./inner-loop.js";
 import {
-  type AnswerGrade,
-  type AnswerJudge,
-  accuracyOf,
+  defaultInnerLoopConfig,
   type GraderConfig,
-  gradeAnswers,
-  innerLoopSeed,
-} from "./evaluate.js";
-import { answerPrompts, type InnerLoopSettings, REFERENCE_INNER_LOOP, runInnerLoop } from "./inner-loop.js";
-import { ChatCompletionsJudge } from "./judge.js";
+  type InnerLoopConfig,
+  innerLoopSettingsOf,
+  judgeOf,
+} from "./inner-loop-config.js";
 import { buildSelfEditPrompt, closedBookQaPrompt } from "./prompts.js";
 import { buildTrainSequences, pythonStrip } from "./sequences.js";
 
@@ -53,56 +51,25 @@ export const CONTINUAL_SUMMARY_FORMAT = "seal-knowledge-continual/1";
 export const FORGETTING_SVG = "forgetting.svg";
 export const REFERENCE_RESULTS_FILE = "overall_results.json";
 
-export interface ContinualConfig {
+export interface ContinualConfig extends InnerLoopConfig {
   runs: number;
   /** K: passages (= edits) per run. */
   sequenceLength: number;
-  seed: number;
-  lora: LoraConfig;
-  train: {
-    epochs: number;
-    lr: number;
-    batchSize: number;
-    gradientAccumulation: number;
-    schedule: ScheduleName;
-    warmupSteps: number;
-    maxGradNorm: number;
-    weightDecay: number;
-  };
-  splitNewlines: boolean;
   /** Self-edit sampling (reference: implications prompt, T 1.0, top-p 0.95, 8192 tokens). */
   temperature: number;
   topP: number;
   maxTokens: number;
-  maxAnswerTokens: number;
-  answerBatch: number;
-  grader: GraderConfig;
 }
 
 export function defaultContinualConfig(overrides: Partial<ContinualConfig> = {}): ContinualConfig {
-  const train = REFERENCE_INNER_LOOP.train;
   return {
     runs: 8,
     sequenceLength: 8,
+    ...defaultInnerLoopConfig(),
     seed: 42,
-    lora: { ...REFERENCE_INNER_LOOP.lora, targets: [...REFERENCE_INNER_LOOP.lora.targets] },
-    train: {
-      epochs: train.epochs ?? 10,
-      lr: train.lr ?? 1e-3,
-      batchSize: train.batchSize ?? 1,
-      gradientAccumulation: train.gradientAccumulation ?? 1,
-      schedule: train.schedule ?? "linear",
-      warmupSteps: train.warmupSteps ?? 0,
-      maxGradNorm: train.maxGradNorm ?? 1,
-      weightDecay: train.weightDecay ?? 0,
-    },
-    splitNewlines: true,
     temperature: 1,
     topP: 0.95,
     maxTokens: 8192,
-    maxAnswerTokens: REFERENCE_INNER_LOOP.maxAnswerTokens,
-    answerBatch: REFERENCE_INNER_LOOP.answerBatch,
-    grader: { kind: "local" },
     ...overrides,
   };
 }
@@ -295,16 +262,7 @@ export async function runContinual(request: ContinualRequest): Promise<Continual
   const runPassages = Array.from({ length: config.runs }, (_, r) =>
     samplePassages(data.length, config.sequenceLength, config.seed + r),
   );
-  let judge: AnswerJudge | null = null;
-  if (config.grader.kind === "judge") {
-    judge =
-      request.judge ??
-      new ChatCompletionsJudge({
-        baseUrl: config.grader.baseUrl,
-        model: config.grader.model,
-        apiKey: request.judgeApiKey,
-      });
-  }
+  const judge = judgeOf(config.grader, request);
   const modelFingerprint = fingerprintModelFolder(request.modelDir);
   const dataFingerprint = fingerprintFile(request.dataPath);
   const tokenizerSource = request.tokenizerDir ?? request.modelDir;
@@ -329,13 +287,7 @@ export async function runContinual(request: ContinualRequest): Promise<Continual
       const done = [...records.keys()].length;
       if (run.resumed) log(`resuming ${run.dir}: ${done} of ${total} matrix rows done`);
       const progress = createProgress({ total, done, name: "rows", stream: request.progressStream });
-      const settings: InnerLoopSettings = {
-        lora: config.lora,
-        train: { ...config.train, warmupRatio: 0 },
-        maxAnswerTokens: config.maxAnswerTokens,
-        answerBatch: config.answerBatch,
-        addSpecialTokens: REFERENCE_INNER_LOOP.addSpecialTokens,
-      };
+      const settings = innerLoopSettingsOf(config);
       for (let r = 0; r < config.runs; r++) {
         const keys = [baseKey(r), ...Array.from({ length: config.sequenceLength }, (_, k) => stepKey(r, k))];
         if (keys.every((key) => records.has(key))) continue;

@@ -17,9 +17,8 @@
 import fs from "node:fs";
 import path from "node:path";
 import { z } from "zod";
-import type { LoraAdapter, LoraConfig } from "../../engine/lora-types.js";
+import type { LoraAdapter } from "../../engine/lora-types.js";
 import { Model } from "../../engine/model.js";
-import type { ScheduleName } from "../../engine/schedule.js";
 import { readJsonFile, writeJsonFile } from "../../io/json-file.js";
 import { loadModel } from "../../io/model-files.js";
 import { loadAdapter, saveAdapter } from "../../io/peft.js";
@@ -34,14 +33,19 @@ import {
   type AnswerGrade,
   type AnswerJudge,
   accuracyOf,
-  type GraderConfig,
   gradeAnswers,
   type IntervalSummary,
   innerLoopSeed,
   intervalOf,
 } from "./evaluate.js";
-import { answerPrompts, type InnerLoopSettings, REFERENCE_INNER_LOOP, runInnerLoop } from "./inner-loop.js";
-import { ChatCompletionsJudge } from "./judge.js";
+import { answerPrompts, runInnerLoop } from "./inner-loop.js";
+import {
+  defaultInnerLoopConfig,
+  type GraderConfig,
+  type InnerLoopConfig,
+  innerLoopSettingsOf,
+  judgeOf,
+} from "./inner-loop-config.js";
 import { closedBookQaPrompt } from "./prompts.js";
 import { buildPooledTrainSequences } from "./sequences.js";
 
@@ -52,50 +56,22 @@ export const CPT_ADAPTER_DIR = "adapter";
 export const CPT_TRAINING_FILE = "training.json";
 export const CPT_LOSS_SVG = "loss.svg";
 
-export interface CptConfig {
+export interface CptConfig extends InnerLoopConfig {
   /** First N records of the self-edit file. */
   passages: number;
   /** Self-edits per passage (first k non-blank; 0 = passage only, the reference's naive run). */
   k: number;
-  lora: LoraConfig;
-  train: {
-    epochs: number;
-    lr: number;
-    batchSize: number;
-    gradientAccumulation: number;
-    schedule: ScheduleName;
-    warmupSteps: number;
-    maxGradNorm: number;
-    weightDecay: number;
-  };
-  splitNewlines: boolean;
-  maxAnswerTokens: number;
-  answerBatch: number;
-  grader: GraderConfig;
-  seed: number;
 }
 
+/** The reference's CPT settings: 3 epochs, batch 4, grad-accum 2, no line splitting; the rest as the inner loop. */
 export function defaultCptConfig(overrides: Partial<CptConfig> = {}): CptConfig {
-  const train = REFERENCE_INNER_LOOP.train;
   return {
     passages: 200,
     k: 5,
-    lora: { ...REFERENCE_INNER_LOOP.lora, targets: [...REFERENCE_INNER_LOOP.lora.targets] },
-    train: {
-      epochs: 3,
-      lr: 1e-3,
-      batchSize: 4,
-      gradientAccumulation: 2,
-      schedule: train.schedule ?? "linear",
-      warmupSteps: 0,
-      maxGradNorm: train.maxGradNorm ?? 1,
-      weightDecay: 0,
-    },
-    splitNewlines: false,
-    maxAnswerTokens: REFERENCE_INNER_LOOP.maxAnswerTokens,
-    answerBatch: REFERENCE_INNER_LOOP.answerBatch,
-    grader: { kind: "local" },
-    seed: 0,
+    ...defaultInnerLoopConfig({
+      train: { epochs: 3, lr: 1e-3, batchSize: 4, gradientAccumulation: 2, warmupSteps: 0, weightDecay: 0 },
+      splitNewlines: false,
+    }),
     ...overrides,
   };
 }
@@ -192,16 +168,7 @@ export async function runCpt(request: CptRequest): Promise<CptSummary> {
     completionsPerArticle: config.k,
     splitNewlines: config.splitNewlines,
   });
-  let judge: AnswerJudge | null = null;
-  if (config.grader.kind === "judge") {
-    judge =
-      request.judge ??
-      new ChatCompletionsJudge({
-        baseUrl: config.grader.baseUrl,
-        model: config.grader.model,
-        apiKey: request.judgeApiKey,
-      });
-  }
+  const judge = judgeOf(config.grader, request);
   const modelFingerprint = fingerprintModelFolder(request.modelDir);
   const dataFingerprint = fingerprintFile(request.selfEditsPath);
   const loaded = loadModel(request.modelDir);
@@ -210,13 +177,7 @@ export async function runCpt(request: CptRequest): Promise<CptSummary> {
   checkTokenizerFitsModel(tokenizer, loaded.config, tokenizerSource);
   const model = new Model(loaded.config, loaded.weights);
   const stopTokenIds = [...new Set([...loaded.eosTokenIds, ...tokenizer.eosTokenIds])];
-  const settings: InnerLoopSettings = {
-    lora: config.lora,
-    train: { ...config.train, warmupRatio: 0 },
-    maxAnswerTokens: config.maxAnswerTokens,
-    answerBatch: config.answerBatch,
-    addSpecialTokens: REFERENCE_INNER_LOOP.addSpecialTokens,
-  };
+  const settings = innerLoopSettingsOf(config);
   const run = openRun(
     request.outDir,
     {

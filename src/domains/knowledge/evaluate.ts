@@ -21,9 +21,7 @@
  */
 import path from "node:path";
 import { z } from "zod";
-import type { LoraConfig } from "../../engine/lora-types.js";
 import { Model } from "../../engine/model.js";
-import type { ScheduleName } from "../../engine/schedule.js";
 import { loadModel } from "../../io/model-files.js";
 import { checkTokenizerFitsModel, loadTokenizer, type TextTokenizer } from "../../io/tokenizer.js";
 import { fingerprintFile, fingerprintModelFolder, sha256Hex } from "../../seal/fingerprint.js";
@@ -33,8 +31,15 @@ import { openRun, type Run } from "../../seal/run-dir.js";
 import { mean, meanConfidenceInterval } from "../../seal/stats.js";
 import { readPassagesAnyLayout, readSelfEditFile } from "./data.js";
 import { containsGold, exactMatch, isEmptyPrediction, tokenF1 } from "./grading.js";
-import { answerPrompts, type InnerLoopSettings, REFERENCE_INNER_LOOP, runInnerLoop } from "./inner-loop.js";
-import { ChatCompletionsJudge, type JudgeItem, type JudgeResult, type JudgeVerdict } from "./judge.js";
+import { answerPrompts, runInnerLoop } from "./inner-loop.js";
+import {
+  defaultInnerLoopConfig,
+  type GraderConfig,
+  type InnerLoopConfig,
+  innerLoopSettingsOf,
+  judgeOf,
+} from "./inner-loop-config.js";
+import type { JudgeItem, JudgeResult, JudgeVerdict } from "./judge.js";
 import { closedBookQaPrompt, closedBookQuestion } from "./prompts.js";
 import { renderEvaluationMarkdown } from "./report.js";
 import { buildTrainSequences, pythonStrip } from "./sequences.js";
@@ -46,10 +51,10 @@ export const EVALUATION_SUMMARY_FORMAT = "seal-knowledge-evaluate/1";
 /** What is evaluated: self-edits from a file, an empty self-edit (passage only), or the base model alone. */
 export type EvaluationMode = "self-edits" | "passages-only" | "no-update";
 
-export type GraderConfig = { kind: "local" } | { kind: "judge"; model: string; baseUrl: string };
+export type { GraderConfig } from "./inner-loop-config.js";
 
 /** The full resolved configuration of an evaluation (stored in run.json; a resume must match it). */
-export interface EvaluationConfig {
+export interface EvaluationConfig extends InnerLoopConfig {
   mode: EvaluationMode;
   /** Self-edits evaluated per passage: the first `completions` of each record (1 in the baseline modes). */
   completions: number;
@@ -58,49 +63,17 @@ export interface EvaluationConfig {
   /** First record of the input file, and how many records from there. */
   start: number;
   limit: number;
-  lora: LoraConfig;
-  train: {
-    epochs: number;
-    lr: number;
-    batchSize: number;
-    gradientAccumulation: number;
-    schedule: ScheduleName;
-    warmupSteps: number;
-    maxGradNorm: number;
-    weightDecay: number;
-  };
-  splitNewlines: boolean;
-  maxAnswerTokens: number;
-  answerBatch: number;
-  grader: GraderConfig;
-  seed: number;
 }
 
 /** The reference's settings (§1.4–1.6) for everything the command line does not set. */
 export function defaultEvaluationConfig(overrides: Partial<EvaluationConfig> = {}): EvaluationConfig {
-  const train = REFERENCE_INNER_LOOP.train;
   return {
     mode: "self-edits",
     completions: 1,
     repeats: 1,
     start: 0,
     limit: 200,
-    lora: { ...REFERENCE_INNER_LOOP.lora, targets: [...REFERENCE_INNER_LOOP.lora.targets] },
-    train: {
-      epochs: train.epochs ?? 10,
-      lr: train.lr ?? 1e-3,
-      batchSize: train.batchSize ?? 1,
-      gradientAccumulation: train.gradientAccumulation ?? 1,
-      schedule: train.schedule ?? "linear",
-      warmupSteps: train.warmupSteps ?? 0,
-      maxGradNorm: train.maxGradNorm ?? 1,
-      weightDecay: train.weightDecay ?? 0,
-    },
-    splitNewlines: true,
-    maxAnswerTokens: REFERENCE_INNER_LOOP.maxAnswerTokens,
-    answerBatch: REFERENCE_INNER_LOOP.answerBatch,
-    grader: { kind: "local" },
-    seed: 0,
+    ...defaultInnerLoopConfig(),
     ...overrides,
   };
 }
@@ -612,16 +585,7 @@ export async function evaluateKnowledge(request: EvaluateRequest): Promise<Evalu
   const log = request.log ?? (() => {});
   checkConfig(config);
   const passages = readEvaluationPassages(request.inputPath, config);
-  let judge: AnswerJudge | null = null;
-  if (config.grader.kind === "judge") {
-    judge =
-      request.judge ??
-      new ChatCompletionsJudge({
-        baseUrl: config.grader.baseUrl,
-        model: config.grader.model,
-        apiKey: request.judgeApiKey,
-      });
-  }
+  const judge = judgeOf(config.grader, request);
 
   const modelFingerprint = fingerprintModelFolder(request.modelDir);
   const dataFingerprint = fingerprintFile(request.inputPath);
@@ -668,16 +632,6 @@ export async function evaluateKnowledge(request: EvaluateRequest): Promise<Evalu
   }
 }
 
-function innerLoopSettings(config: EvaluationConfig): InnerLoopSettings {
-  return {
-    lora: config.lora,
-    train: { ...config.train, warmupRatio: 0 },
-    maxAnswerTokens: config.maxAnswerTokens,
-    answerBatch: config.answerBatch,
-    addSpecialTokens: REFERENCE_INNER_LOOP.addSpecialTokens,
-  };
-}
-
 async function evaluatePassages(
   run: Run,
   records: RecordLog<EvaluationRecord>,
@@ -688,7 +642,7 @@ async function evaluatePassages(
   progressStream: ProgressStream | undefined,
   log: (line: string) => void,
 ): Promise<void> {
-  const settings = innerLoopSettings(config);
+  const settings = innerLoopSettingsOf(config);
   const perPassage = innerLoopsPerPassage(config);
   const repeats = config.mode === "no-update" ? 1 : config.repeats;
   const keysOf = (passage: EvaluationPassage): string[] =>
