@@ -133,6 +133,17 @@ describe("seal knowledge train", () => {
     const json = JSON.parse(fs.readFileSync(path.join(fullRun, "summary.json"), "utf8"));
     assert.equal(json.format, "seal-knowledge-train/1");
     assert.match(fs.readFileSync(path.join(fullRun, "summary.md"), "utf8"), /# ReST-EM training/);
+    // plots: the rounds chart (3 series, one point per round) and each round's reward histogram (10 bars)
+    const rounds = fs.readFileSync(path.join(fullRun, "rounds.svg"), "utf8");
+    assert.ok(rounds.startsWith("<svg"));
+    const series = [...rounds.matchAll(/class="series"[^>]*points="([^"]*)"/g)].map((m) => m[1].split(" ").length);
+    assert.deepEqual(series, [1, 1, 1]);
+    const rewards = fs.readFileSync(path.join(fullRun, "reward-round-0.svg"), "utf8");
+    assert.ok(rewards.startsWith("<svg"));
+    assert.equal(rewards.match(/class="bar"/g)?.length, 10);
+    const markdown = fs.readFileSync(path.join(fullRun, "summary.md"), "utf8");
+    assert.match(markdown, /\]\(rounds\.svg\)/);
+    assert.match(markdown, /\]\(reward-round-0\.svg\)/);
   });
 
   it("resumes after an interruption between phases without redoing finished phases", async () => {

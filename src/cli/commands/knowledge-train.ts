@@ -20,6 +20,7 @@ import fs from "node:fs";
 import path from "node:path";
 import type { Command } from "commander";
 import type { Projection } from "../../engine/config.js";
+import { writeFileAtomic } from "../../io/atomic-file.js";
 import { parseNonNegativeInt, parsePositiveInt, parsePositiveNumber } from "../options.js";
 import { addInnerLoopOptions, type InnerLoopOptions, innerLoopConfigFromOptions } from "./knowledge-options.js";
 import { parseNonNegativeNumber, parseProbability, parseTargets } from "./parsers.js";
@@ -361,7 +362,15 @@ async function runRounds(
 
   const writeOutputs = () => {
     const summary = summarize(options, runDir, phases, generatorOf, studentOf, config);
-    run.writeSummary({ markdown: restEm.restEmSummaryMarkdown(summary), json: summary });
+    const plots = restEm.restEmPlots(summary, rewardsByRound(runDir, summary));
+    for (const plot of plots) writeFileAtomic(path.join(runDir, plot.file), plot.svg);
+    run.writeSummary({
+      markdown: restEm.restEmSummaryMarkdown(
+        summary,
+        plots.map((plot) => plot.file),
+      ),
+      json: summary,
+    });
     return summary;
   };
 
@@ -502,6 +511,24 @@ async function runRounds(
     writeOutputs();
   }
   return writeOutputs();
+}
+
+/** Every self-edit's reward (non-null) of each round with a selection, from its `selection.json`. */
+function rewardsByRound(
+  runDir: string,
+  summary: import("../../domains/knowledge/rest-em.js").RestEmSummary,
+): Map<number, number[]> {
+  const out = new Map<number, number[]>();
+  for (const round of summary.rounds) {
+    const file = path.join(roundDir(runDir, round.round), "selection.json");
+    if (round.selection === null || !fs.existsSync(file)) continue;
+    const picks = JSON.parse(fs.readFileSync(file, "utf8")) as { rewards: (number | null)[] }[];
+    out.set(
+      round.round,
+      picks.flatMap((pick) => pick.rewards.filter((reward): reward is number => reward !== null)),
+    );
+  }
+  return out;
 }
 
 function summarize(

@@ -23,6 +23,7 @@ import { mergeAdapter } from "../../engine/lora.js";
 import type { LoraAdapter } from "../../engine/lora-types.js";
 import { Model } from "../../engine/model.js";
 import { Rng } from "../../engine/random.js";
+import { writeFileAtomic } from "../../io/atomic-file.js";
 import { writeJsonFile } from "../../io/json-file.js";
 import { loadModel } from "../../io/model-files.js";
 import { loadAdapter, saveAdapter } from "../../io/peft.js";
@@ -473,7 +474,7 @@ export function continualMarkdown(summary: ContinualSummary): string {
 }
 
 function writeContinualOutputs(dir: string, summary: ContinualSummary): void {
-  fs.writeFileSync(
+  writeFileAtomic(
     path.join(dir, FORGETTING_SVG),
     forgettingHeatmap(summary.mean, `Continual self-edits: mean accuracy over ${summary.runs} run(s)`),
   );

@@ -19,6 +19,7 @@ import path from "node:path";
 import { z } from "zod";
 import type { LoraAdapter } from "../../engine/lora-types.js";
 import { Model } from "../../engine/model.js";
+import { writeFileAtomic } from "../../io/atomic-file.js";
 import { readJsonFile, writeJsonFile } from "../../io/json-file.js";
 import { loadModel } from "../../io/model-files.js";
 import { loadAdapter, saveAdapter } from "../../io/peft.js";
@@ -299,7 +300,7 @@ export async function runCpt(request: CptRequest): Promise<CptSummary> {
         micro: { baseline: intervalOf(b), adapted: intervalOf(a), gain: intervalOf(gains) },
         macro: { baseline: macroOf(baseline), adapted: macroOf(adapted) },
       };
-      fs.writeFileSync(
+      writeFileAtomic(
         path.join(run.dir, CPT_LOSS_SVG),
         lineChartSvg({
           title: "CPT training loss",

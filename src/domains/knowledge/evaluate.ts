@@ -22,9 +22,11 @@
 import path from "node:path";
 import { z } from "zod";
 import { Model } from "../../engine/model.js";
+import { writeFileAtomic } from "../../io/atomic-file.js";
 import { loadModel } from "../../io/model-files.js";
 import { checkTokenizerFitsModel, loadTokenizer, type TextTokenizer } from "../../io/tokenizer.js";
 import { fingerprintFile, fingerprintModelFolder, sha256Hex } from "../../seal/fingerprint.js";
+import { histogramSvg, lineChartSvg } from "../../seal/plots.js";
 import { createProgress, type ProgressStream } from "../../seal/progress.js";
 import type { RecordLog } from "../../seal/records.js";
 import { openRun, type Run } from "../../seal/run-dir.js";
@@ -360,7 +362,15 @@ export interface EvaluationSummary {
   failedVerdicts: { baseline: number; adapted: number };
   /** Inner loops whose self-edit was empty (trained on the passage alone). */
   passageOnlyInnerLoops: number;
-  training: { meanFirstEpochLoss: number; meanLastEpochLoss: number; trainTokens: number } | null;
+  training: {
+    meanFirstEpochLoss: number;
+    meanLastEpochLoss: number;
+    trainTokens: number;
+    /** Mean training loss of each epoch over all inner loops (each loop's step losses split into equal epochs). */
+    meanEpochLosses: number[];
+  } | null;
+  /** The SVG plots written beside the summary (file names relative to the run folder). */
+  plots: string[];
   perPassage: PassageSummary[];
   /** Wall-clock figures (differ between runs; everything else is determined by the records). */
   timing: {
@@ -372,6 +382,58 @@ export interface EvaluationSummary {
     innerLoopsPerHour: number | null;
   };
 }
+
+/** Plot files of an evaluation run. */
+export const GAINS_SVG = "gains.svg";
+export const LOSS_SVG = "loss.svg";
+
+/** Mean step loss of each of `epochs` equal parts of `stepLosses` (as the inner loop splits them). */
+export function epochLossesOf(stepLosses: readonly number[], epochs: number): number[] {
+  const count = Math.max(1, Math.min(epochs, stepLosses.length));
+  const out: number[] = [];
+  for (let epoch = 0; epoch < count; epoch++) {
+    const part = stepLosses.slice(
+      Math.floor((epoch * stepLosses.length) / count),
+      Math.floor(((epoch + 1) * stepLosses.length) / count),
+    );
+    if (part.length > 0) out.push(mean(part));
+  }
+  return out;
+}
+
+/** Writes the run's plots (`summary.plots`) atomically into `dir`. */
+export function writeEvaluationPlots(dir: string, summary: EvaluationSummary): void {
+  const gains = summary.perPassage.map((p) => p.gain).filter((g): g is number => g !== null);
+  writeFileAtomic(
+    path.join(dir, GAINS_SVG),
+    histogramSvg({
+      title: "Per-passage gain (adapted − baseline accuracy)",
+      xLabel: "gain",
+      values: gains,
+      bins: GAIN_BINS,
+      range: [-1, 1],
+    }),
+  );
+  if (summary.training !== null) {
+    writeFileAtomic(
+      path.join(dir, LOSS_SVG),
+      lineChartSvg({
+        title: "Mean training loss per epoch (all inner loops)",
+        xLabel: "epoch",
+        yLabel: "loss (nats/token)",
+        series: [
+          {
+            label: "mean loss",
+            points: summary.training.meanEpochLosses.map((l, i) => [i + 1, l] as [number, number]),
+          },
+        ],
+      }),
+    );
+  }
+}
+
+/** Bins of the gain histogram over [−1, 1]. */
+export const GAIN_BINS = 20;
 
 const meanOrNull = (values: readonly number[]): number | null => (values.length === 0 ? null : mean(values));
 
@@ -415,6 +477,7 @@ export function summarizeEvaluation(
   let passageOnlyInnerLoops = 0;
   const firstLosses: number[] = [];
   const lastLosses: number[] = [];
+  const epochLosses: number[][] = [];
   let trainTokens = 0;
   const timing = { innerLoopSeconds: 0, baselineSeconds: 0, trainSeconds: 0, answerSeconds: 0, gradeSeconds: 0 };
 
@@ -439,6 +502,10 @@ export function summarizeEvaluation(
       if (record.training) {
         firstLosses.push(record.training.firstEpochLoss);
         lastLosses.push(record.training.lastEpochLoss);
+        epochLossesOf(record.training.stepLosses, config.train.epochs).forEach((value, epoch) => {
+          if (epochLosses[epoch] === undefined) epochLosses[epoch] = [];
+          epochLosses[epoch].push(value);
+        });
         trainTokens += record.training.trainTokens;
       }
       timing.innerLoopSeconds += record.timings?.totalSeconds ?? 0;
@@ -522,7 +589,13 @@ export function summarizeEvaluation(
     training:
       firstLosses.length === 0
         ? null
-        : { meanFirstEpochLoss: mean(firstLosses), meanLastEpochLoss: mean(lastLosses), trainTokens },
+        : {
+            meanFirstEpochLoss: mean(firstLosses),
+            meanLastEpochLoss: mean(lastLosses),
+            trainTokens,
+            meanEpochLosses: epochLosses.map((values) => mean(values)),
+          },
+    plots: firstLosses.length === 0 ? [GAINS_SVG] : [GAINS_SVG, LOSS_SVG],
     perPassage,
     timing: {
       ...timing,
@@ -622,6 +695,7 @@ export async function evaluateKnowledge(request: EvaluateRequest): Promise<Evalu
         input: path.resolve(request.inputPath),
         model: path.resolve(request.modelDir),
       });
+      writeEvaluationPlots(run.dir, summary);
       run.writeSummary({ markdown: renderEvaluationMarkdown(summary), json: summary });
       return summary;
     } finally {

@@ -96,6 +96,10 @@ export function renderEvaluationMarkdown(summary: EvaluationSummary): string {
       (timing.innerLoopsPerHour === null ? "." : `; ${timing.innerLoopsPerHour.toFixed(1)} inner loops per hour.`),
     "",
   );
+  if (summary.plots.length > 0) {
+    lines.push("## Plots", "");
+    for (const plot of summary.plots) lines.push(`![${plot.replace(/\.svg$/, "")}](${plot})`, "");
+  }
   lines.push("## Per passage (%)", "");
   lines.push(
     "| passage | title | questions | inner loops | baseline | adapted | gain |",

@@ -16,6 +16,7 @@ import { Rng } from "../../engine/random.js";
 import { type StepReport, type TrainOptions, trainSft } from "../../engine/train.js";
 import type { LoadedModel } from "../../io/model-files.js";
 import type { TextTokenizer } from "../../io/tokenizer.js";
+import { histogramSvg, lineChartSvg } from "../../seal/plots.js";
 import { mean } from "../../seal/stats.js";
 import type { SftRow } from "./data.js";
 import { sftEosTokenId, tokenizeSftRows } from "./sft-data.js";
@@ -242,7 +243,63 @@ function loss(value: number | undefined): string {
   return value === undefined || !Number.isFinite(value) ? "—" : value.toFixed(4);
 }
 
-export function restEmSummaryMarkdown(summary: RestEmSummary): string {
+/** The rounds chart of a ReST-EM run. */
+export const ROUNDS_SVG = "rounds.svg";
+/** Bins of each round's reward histogram over [0, 1]. */
+export const REWARD_BINS = 10;
+
+/** The reward histogram of round `round`. */
+export function rewardPlotName(round: number): string {
+  return `reward-round-${round}.svg`;
+}
+
+/**
+ * The run's plots: `rounds.svg` (mean baseline, mean reward of all self-edits and of the chosen ones per round, for
+ * rounds with a selection) and one reward histogram per round in `rewardsByRound` (every self-edit's reward).
+ */
+export function restEmPlots(
+  summary: RestEmSummary,
+  rewardsByRound: ReadonlyMap<number, readonly number[]>,
+): { file: string; svg: string }[] {
+  const selected = summary.rounds.filter((round) => round.selection !== null);
+  const seriesOf = (label: string, pick: (s: SelectionStats) => number | null) => ({
+    label,
+    points: selected.flatMap((round) => {
+      const value = pick(round.selection as SelectionStats);
+      return value === null ? [] : [[round.round, value] as [number, number]];
+    }),
+  });
+  const plots = [
+    {
+      file: ROUNDS_SVG,
+      svg: lineChartSvg({
+        title: "ReST-EM rounds",
+        xLabel: "round",
+        yLabel: "accuracy",
+        series: [
+          seriesOf("baseline", (s) => s.meanBaseline),
+          seriesOf("reward (all)", (s) => s.meanRewardAll),
+          seriesOf("reward (chosen)", (s) => s.meanRewardChosen),
+        ],
+      }),
+    },
+  ];
+  for (const [round, rewards] of [...rewardsByRound].sort((a, b) => a[0] - b[0])) {
+    plots.push({
+      file: rewardPlotName(round),
+      svg: histogramSvg({
+        title: `Round ${round}: reward of each self-edit`,
+        xLabel: "reward (adapted accuracy)",
+        values: rewards,
+        bins: REWARD_BINS,
+        range: [0, 1],
+      }),
+    });
+  }
+  return plots;
+}
+
+export function restEmSummaryMarkdown(summary: RestEmSummary, plots: readonly string[] = []): string {
   const lines = [
     "# ReST-EM training",
     "",
@@ -261,5 +318,9 @@ export function restEmSummaryMarkdown(summary: RestEmSummary): string {
     );
   }
   lines.push("", `Final checkpoint: ${summary.finalModel === null ? "(none yet)" : `\`${summary.finalModel}\``}.`);
+  if (plots.length > 0) {
+    lines.push("", "## Plots");
+    for (const plot of plots) lines.push("", `![${plot.replace(/\.svg$/, "")}](${plot})`);
+  }
   return `${lines.join("\n")}\n`;
 }

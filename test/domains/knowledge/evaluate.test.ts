@@ -342,6 +342,20 @@ describe("knowledge evaluate: runs on a tiny model", () => {
     assert.match(fs.readFileSync(path.join(out, "summary.md"), "utf8"), /contains-gold/);
     assert.equal(summary.complete, true);
     assert.deepEqual(summary.innerLoops, { expected: 4, done: 4 });
+    // plots: a gain histogram (one bar per bin) and the per-epoch loss curve, listed in the summary and linked
+    assert.deepEqual(summary.plots, ["gains.svg", "loss.svg"]);
+    const gains = fs.readFileSync(path.join(out, "gains.svg"), "utf8");
+    assert.ok(gains.startsWith("<svg"));
+    assert.equal(gains.match(/class="bar"/g)?.length, 20);
+    const loss = fs.readFileSync(path.join(out, "loss.svg"), "utf8");
+    assert.ok(loss.startsWith("<svg"));
+    assert.equal(loss.match(/class="series"/g)?.length, 1);
+    const epochs = summary.training?.meanEpochLosses.length ?? 0;
+    assert.ok(epochs >= 1);
+    assert.equal(loss.match(/points="([^"]*)"/)?.[1].split(" ").length, epochs);
+    const markdown = fs.readFileSync(path.join(out, "summary.md"), "utf8");
+    assert.match(markdown, /\]\(gains\.svg\)/);
+    assert.match(markdown, /\]\(loss\.svg\)/);
     assert.ok(progress.some((line) => line.includes('"event":"finish"')));
     // recomputing from the records by hand gives the summary's numbers
     const passageAdapted = [0, 1].map((p) => {
