@@ -90,7 +90,15 @@ function weightsDiffer(a: string, b: string): boolean {
 describe("seal knowledge train", () => {
   it("--help lists the options, and the command is registered", () => {
     const help = seal(["knowledge", "train", "--help"]);
-    for (const flag of ["--teacher", "--only-improving", "--sft-data", "--sft-grad-accum", "--repeats", "--resume"]) {
+    for (const flag of [
+      "--teacher",
+      "--only-improving",
+      "--sft-data",
+      "--sft-grad-accum",
+      "--repeats",
+      "--grader",
+      "--resume",
+    ]) {
       assert.ok(help.includes(flag), flag);
     }
     assert.equal(typeof registerKnowledgeTrain, "function");
@@ -144,6 +152,37 @@ describe("seal knowledge train", () => {
     const markdown = fs.readFileSync(path.join(fullRun, "summary.md"), "utf8");
     assert.match(markdown, /\]\(rounds\.svg\)/);
     assert.match(markdown, /\]\(reward-round-0\.svg\)/);
+  });
+
+  it("--grader judge: the judge's verdicts are the rewards, failed calls give no reward, the summary names it", async () => {
+    const out = path.join(root, "judged");
+    // a stand-in judge: the capital question is always right, Lemuria's calls always fail, the rest is wrong
+    const judge = {
+      grade: async (item: { question: string }) => {
+        if (item.question.includes("Lemuria")) return { verdict: "failed" as const, error: "HTTP 503", attempts: 4 };
+        return {
+          verdict: item.question.includes("capital") ? ("correct" as const) : ("incorrect" as const),
+          attempts: 1,
+        };
+      },
+    };
+    const summary = await runKnowledgeTrain(
+      tinyOptions(out, { grader: "judge", judgeModel: "judge-m", judgeBaseUrl: "http://127.0.0.1:9" }),
+      { ...quiet, judge },
+    );
+    const selection = JSON.parse(fs.readFileSync(path.join(out, "round-0", "selection.json"), "utf8"));
+    assert.deepEqual(
+      selection.map((pick: { rewards: (number | null)[] }) => pick.rewards),
+      [
+        [0.5, 0.5],
+        [null, null],
+      ],
+    );
+    assert.equal(readSftJsonl(path.join(out, "round-0", "sft.jsonl")).length, 1, "no reward, no SFT row");
+    assert.equal(summary.rounds[0].selection?.rows, 1);
+    const run = JSON.parse(fs.readFileSync(path.join(out, "run.json"), "utf8"));
+    assert.deepEqual(run.config.grader, { kind: "judge", model: "judge-m", baseUrl: "http://127.0.0.1:9" });
+    assert.match(fs.readFileSync(path.join(out, "summary.md"), "utf8"), /Grader: LLM judge judge-m/);
   });
 
   it("resumes after an interruption between phases without redoing finished phases", async () => {

@@ -22,7 +22,14 @@ import type { Command } from "commander";
 import type { Projection } from "../../engine/config.js";
 import { writeFileAtomic } from "../../io/atomic-file.js";
 import { parseNonNegativeInt, parsePositiveInt, parsePositiveNumber } from "../options.js";
-import { addInnerLoopOptions, type InnerLoopOptions, innerLoopConfigFromOptions } from "./knowledge-options.js";
+import {
+  addGraderOptions,
+  addInnerLoopOptions,
+  type GraderOptions,
+  graderFromOptions,
+  type InnerLoopOptions,
+  innerLoopConfigFromOptions,
+} from "./knowledge-options.js";
 import { parseNonNegativeNumber, parseProbability, parseTargets } from "./parsers.js";
 
 export const TRAIN_COMMAND = "knowledge train";
@@ -30,7 +37,7 @@ export const PHASES_LOG = "phases";
 export const PHASES = ["generate", "evaluate", "select", "sft"] as const;
 export type Phase = (typeof PHASES)[number];
 
-export interface KnowledgeTrainOptions extends InnerLoopOptions {
+export interface KnowledgeTrainOptions extends InnerLoopOptions, Partial<GraderOptions> {
   model: string;
   data?: string;
   sftData?: string;
@@ -60,6 +67,8 @@ export interface KnowledgeTrainOptions extends InnerLoopOptions {
 /** Test hooks and output of the run. */
 export interface KnowledgeTrainHooks {
   log?: (line: string) => void;
+  /** A judge to use instead of one built from --grader judge (tests). */
+  judge?: import("../../domains/knowledge/evaluate.js").AnswerJudge;
   /** Called after each phase's record is appended (key `round-{r}/{phase}`, or `sft` with --sft-data). */
   onPhaseDone?: (key: string) => void;
 }
@@ -112,7 +121,8 @@ export function registerKnowledgeTrain(group: Command): void {
     splitNewlines: true,
     helpPrefix: "inner-loop ",
     splitNewlinesHelp: "keep each ---separated piece of a self-edit whole in the inner loop",
-  })
+  });
+  addGraderOptions(command)
     .option("--seed <n>", "run seed (round r samples and trains with seed + r)", parseNonNegativeInt, 0)
     .option("--resume", "continue the run in --out at its first unfinished phase")
     .action(async (options: KnowledgeTrainOptions) => {
@@ -155,6 +165,8 @@ export async function runKnowledgeTrain(
   if (options.sftData !== undefined && options.teacher !== undefined) {
     throw new Error("--teacher applies to RL rounds; with --sft-data the model trained is --model");
   }
+  // The grader decides the rewards: a self-edit's reward is its inner loops' mean adapted accuracy under it.
+  const grader = await graderFromOptions({ ...options, grader: options.grader ?? "local" });
   const restEm = await import("../../domains/knowledge/rest-em.js");
   const { fingerprintFile, fingerprintModelFolder } = await import("../../seal/fingerprint.js");
   const { openRun } = await import("../../seal/run-dir.js");
@@ -201,6 +213,7 @@ export async function runKnowledgeTrain(
           splitNewlines: options.splitNewlines,
           maxAnswerTokens: options.maxAnswerTokens,
         },
+        grader,
         sft,
         seed: options.seed,
       };
@@ -229,7 +242,7 @@ export async function runKnowledgeTrain(
         hooks.onPhaseDone?.(key);
       };
       if (sftOnly) return await runSftOnly(options, sft, runDir, phases, finish, log, run);
-      return await runRounds(options, sft, runDir, phases, finish, log, run, config);
+      return await runRounds(options, sft, grader, hooks.judge, runDir, phases, finish, log, run, config);
     } finally {
       phases.close();
     }
@@ -331,6 +344,8 @@ async function runSftOnly(
 async function runRounds(
   options: KnowledgeTrainOptions,
   sftSettings: import("../../domains/knowledge/rest-em.js").SftSettings,
+  grader: import("../../domains/knowledge/inner-loop-config.js").GraderConfig,
+  judge: import("../../domains/knowledge/evaluate.js").AnswerJudge | undefined,
   runDir: string,
   phases: RecordLogOf<PhaseRecord>,
   finish: Finish,
@@ -431,9 +446,10 @@ async function runRounds(
           start: 0,
           limit: options.passages,
           ...innerLoopConfigFromOptions(options, defaultEvaluationConfig()),
-          grader: { kind: "local" },
+          grader,
           seed: roundSeed,
         }),
+        ...(judge === undefined ? {} : { judge }),
         log,
       });
       if (!summary.complete) throw new Error(`${evaluateDir}: evaluation is incomplete`);

@@ -299,11 +299,21 @@ export function restEmPlots(
   return plots;
 }
 
+/** Which grader produced the rewards, from the run's config (SFT-only runs have none). */
+function graderLine(config: unknown): string {
+  const grader = (config as { grader?: { kind: string; model?: string; baseUrl?: string } } | null)?.grader;
+  if (grader === undefined) return "none (no rewards in this run)";
+  return grader.kind === "judge"
+    ? `LLM judge ${grader.model} at ${grader.baseUrl} (failed calls left out of rewards)`
+    : "local (gold answer contained in the answer)";
+}
+
 export function restEmSummaryMarkdown(summary: RestEmSummary, plots: readonly string[] = []): string {
   const lines = [
     "# ReST-EM training",
     "",
     "Reward = adapted accuracy after the inner loop (mean over repeats); chosen = the best self-edit per passage.",
+    `Grader: ${graderLine(summary.config)}.`,
     "",
     "| round | passages | baseline | reward (all) | reward (chosen) | picks > baseline | SFT rows | SFT loss first → last epoch | checkpoint |",
     "|---|---|---|---|---|---|---|---|---|",
