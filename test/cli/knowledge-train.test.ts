@@ -8,7 +8,7 @@ import {
   runKnowledgeTrain,
 } from "../../src/cli/commands/knowledge-train.js";
 import { readSelfEditFile, readSftJsonl } from "../../src/domains/knowledge/data.js";
-import type { EvaluationRecord } from "../../src/domains/knowledge/evaluate.js";
+import type { EvaluationRecord } from "../../src/domains/knowledge/evaluation-records.js";
 import { loadModel } from "../../src/io/model-files.js";
 import { fingerprintModelFolder } from "../../src/seal/fingerprint.js";
 import { knowledgeDataPath } from "../domains/knowledge/shared-data.js";

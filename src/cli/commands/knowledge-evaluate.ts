@@ -67,7 +67,8 @@ export function registerKnowledgeEvaluate(group: Command): void {
 export async function runKnowledgeEvaluate(options: KnowledgeEvaluateOptions): Promise<void> {
   if (options.passagesOnly && !options.update) throw new Error("give at most one of --passages-only and --no-update");
   const grader = await graderFromOptions(options);
-  const { defaultEvaluationConfig, evaluateKnowledge } = await import("../../domains/knowledge/evaluate.js");
+  const { defaultEvaluationConfig } = await import("../../domains/knowledge/evaluation-config.js");
+  const { evaluateKnowledge } = await import("../../domains/knowledge/evaluate.js");
   const { formatInterval } = await import("../../domains/knowledge/report.js");
   const config = defaultEvaluationConfig({
     mode: options.passagesOnly ? "passages-only" : options.update ? "self-edits" : "no-update",

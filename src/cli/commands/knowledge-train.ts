@@ -68,7 +68,7 @@ export interface KnowledgeTrainOptions extends InnerLoopOptions, Partial<GraderO
 export interface KnowledgeTrainHooks {
   log?: (line: string) => void;
   /** A judge to use instead of one built from --grader judge (tests). */
-  judge?: import("../../domains/knowledge/evaluate.js").AnswerJudge;
+  judge?: import("../../domains/knowledge/answer-grading.js").AnswerJudge;
   /** Called after each phase's record is appended (key `round-{r}/{phase}`, or `sft` with --sft-data). */
   onPhaseDone?: (key: string) => void;
 }
@@ -345,7 +345,7 @@ async function runRounds(
   options: KnowledgeTrainOptions,
   sftSettings: import("../../domains/knowledge/rest-em.js").SftSettings,
   grader: import("../../domains/knowledge/inner-loop-config.js").GraderConfig,
-  judge: import("../../domains/knowledge/evaluate.js").AnswerJudge | undefined,
+  judge: import("../../domains/knowledge/answer-grading.js").AnswerJudge | undefined,
   runDir: string,
   phases: RecordLogOf<PhaseRecord>,
   finish: Finish,
@@ -355,9 +355,9 @@ async function runRounds(
 ): Promise<import("../../domains/knowledge/rest-em.js").RestEmSummary> {
   const restEm = await import("../../domains/knowledge/rest-em.js");
   const { readSelfEditFile, writeSftJsonl } = await import("../../domains/knowledge/data.js");
-  const { defaultEvaluationConfig, evaluateKnowledge, EVALUATION_RECORDS } = await import(
-    "../../domains/knowledge/evaluate.js"
-  );
+  const { defaultEvaluationConfig } = await import("../../domains/knowledge/evaluation-config.js");
+  const { evaluateKnowledge } = await import("../../domains/knowledge/evaluate.js");
+  const { EVALUATION_RECORDS } = await import("../../domains/knowledge/evaluation-records.js");
   const { runKnowledgeGenerate } = await import("./knowledge-generate.js");
   const { openRecordLog } = await import("../../seal/records.js");
   const { writeJsonFile } = await import("../../io/json-file.js");
@@ -468,7 +468,7 @@ async function runRounds(
     else {
       const started = performance.now();
       const records = readSelfEditFile(selfEditsFile);
-      const logOfRecords = openRecordLog<import("../../domains/knowledge/evaluate.js").EvaluationRecord>(
+      const logOfRecords = openRecordLog<import("../../domains/knowledge/evaluation-records.js").EvaluationRecord>(
         path.join(evaluateDir, `${EVALUATION_RECORDS}.jsonl`),
       );
       let outcomes: import("../../domains/knowledge/rest-em.js").InnerLoopOutcome[];

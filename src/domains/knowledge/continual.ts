@@ -33,15 +33,15 @@ import { heatmapSvg } from "../../seal/plots.js";
 import { createProgress, type ProgressStream } from "../../seal/progress.js";
 import { openRun, writeSummary } from "../../seal/run-dir.js";
 import { mean, populationStd } from "../../seal/stats.js";
+import { type AnswerGrade, type AnswerJudge, accuracyOf, gradeAnswers, judgeOf } from "./answer-grading.js";
 import { type Passage, readPassagesAnyLayout } from "./data.js";
-import { type AnswerGrade, type AnswerJudge, accuracyOf, gradeAnswers, innerLoopSeed } from "./evaluate.js";
+import { innerLoopSeed } from "./evaluation-records.js";
 import { answerPrompts, type InnerLoopSettings, runInnerLoop } from "./inner-loop.js";
 import {
   defaultInnerLoopConfig,
   type GraderConfig,
   type InnerLoopConfig,
   innerLoopSettingsOf,
-  judgeOf,
 } from "./inner-loop-config.js";
 import { buildSelfEditPrompt, closedBookQaPrompt } from "./prompts.js";
 import { buildTrainSequences, pythonStrip } from "./sequences.js";

@@ -29,23 +29,16 @@ import { lineChartSvg } from "../../seal/plots.js";
 import { createProgress, type ProgressStream } from "../../seal/progress.js";
 import { openRun } from "../../seal/run-dir.js";
 import { mean } from "../../seal/stats.js";
+import { type AnswerGrade, type AnswerJudge, accuracyOf, gradeAnswers, judgeOf } from "./answer-grading.js";
 import { readSelfEditFile } from "./data.js";
-import {
-  type AnswerGrade,
-  type AnswerJudge,
-  accuracyOf,
-  gradeAnswers,
-  type IntervalSummary,
-  innerLoopSeed,
-  intervalOf,
-} from "./evaluate.js";
+import { innerLoopSeed } from "./evaluation-records.js";
+import { type IntervalSummary, intervalOf } from "./evaluation-summary.js";
 import { answerPrompts, runInnerLoop } from "./inner-loop.js";
 import {
   defaultInnerLoopConfig,
   type GraderConfig,
   type InnerLoopConfig,
   innerLoopSettingsOf,
-  judgeOf,
 } from "./inner-loop-config.js";
 import { closedBookQaPrompt } from "./prompts.js";
 import { buildPooledTrainSequences } from "./sequences.js";

@@ -6,9 +6,7 @@
  */
 import type { LoraConfig } from "../../engine/lora-types.js";
 import type { ScheduleName } from "../../engine/schedule.js";
-import type { AnswerJudge } from "./evaluate.js";
 import { type InnerLoopSettings, REFERENCE_INNER_LOOP } from "./inner-loop.js";
-import { ChatCompletionsJudge } from "./judge.js";
 
 export type GraderConfig = { kind: "local" } | { kind: "judge"; model: string; baseUrl: string };
 
@@ -73,16 +71,4 @@ export function innerLoopSettingsOf(config: InnerLoopConfig): InnerLoopSettings 
     answerBatch: config.answerBatch,
     addSpecialTokens: REFERENCE_INNER_LOOP.addSpecialTokens,
   };
-}
-
-/** The judge a run grades with: none for local grading, else the request's (tests) or an OpenAI-compatible one. */
-export function judgeOf(
-  grader: GraderConfig,
-  request: { judge?: AnswerJudge; judgeApiKey?: string },
-): AnswerJudge | null {
-  if (grader.kind !== "judge") return null;
-  return (
-    request.judge ??
-    new ChatCompletionsJudge({ baseUrl: grader.baseUrl, model: grader.model, apiKey: request.judgeApiKey })
-  );
 }

@@ -1,5 +1,5 @@
 /** The Markdown summary of a `seal knowledge evaluate` run (summary.md; summary.json holds the same numbers). */
-import type { EvaluationSummary, IntervalSummary } from "./evaluate.js";
+import type { EvaluationSummary, IntervalSummary } from "./evaluation-summary.js";
 
 /** Percent with 2 decimals ("46.99"), or "–" when there is no value. */
 export function percent(value: number | null): string {

@@ -46,7 +46,7 @@ export const REFERENCE_SFT: Readonly<SftSettings> = {
 // ---------------------------------------------------------------------------------------------------------------
 // E-step: selection
 
-/** What selection needs of one inner-loop record (a subset of evaluate.ts's EvaluationRecord). */
+/** What selection needs of one inner-loop record (a subset of evaluation-records.ts's EvaluationRecord). */
 export interface InnerLoopOutcome {
   passage: number;
   edit: number;

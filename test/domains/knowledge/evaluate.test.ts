@@ -2,19 +2,12 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
 import { after, describe, it } from "node:test";
-import {
-  type AnswerGrade,
-  defaultEvaluationConfig,
-  type EvaluationConfig,
-  type EvaluationRecord,
-  type EvaluationSummary,
-  evaluateKnowledge,
-  gradeAnswers,
-  innerLoopSeed,
-  readEvaluationPassages,
-  recordKey,
-  summarizeEvaluation,
-} from "../../../src/domains/knowledge/evaluate.js";
+import { type AnswerGrade, gradeAnswers } from "../../../src/domains/knowledge/answer-grading.js";
+import { evaluateKnowledge } from "../../../src/domains/knowledge/evaluate.js";
+import { defaultEvaluationConfig, type EvaluationConfig } from "../../../src/domains/knowledge/evaluation-config.js";
+import { readEvaluationPassages } from "../../../src/domains/knowledge/evaluation-passages.js";
+import { type EvaluationRecord, innerLoopSeed, recordKey } from "../../../src/domains/knowledge/evaluation-records.js";
+import { type EvaluationSummary, summarizeEvaluation } from "../../../src/domains/knowledge/evaluation-summary.js";
 import type { JudgeItem, JudgeResult } from "../../../src/domains/knowledge/judge.js";
 import { renderEvaluationMarkdown } from "../../../src/domains/knowledge/report.js";
 import { studentTQuantile } from "../../../src/seal/stats.js";
