@@ -1,16 +1,16 @@
 /** The work behind `seal adapter merge` (loaded only when the command runs, since it needs the native addon). */
 import { mergeAdapter } from "../../engine/lora.js";
 import { loadModel, saveModel } from "../../io/model-files.js";
-import { loadAdapter } from "../../io/peft.js";
-import type { LoadableDtype } from "../../io/safetensors.js";
-import type { MergeAdapterOptions } from "./adapter-merge.js";
 import {
   checkpointDtype,
   copyGenerationConfig,
   copyTokenizerFiles,
   refuseOverwrite,
   samePath,
-} from "./model-folder.js";
+} from "../../io/model-folder.js";
+import { loadAdapter } from "../../io/peft.js";
+import type { LoadableDtype } from "../../io/safetensors.js";
+import type { MergeAdapterOptions } from "./adapter-merge.js";
 
 export function mergeAdapterIntoModel(options: MergeAdapterOptions, log: (line: string) => void = () => {}): void {
   if (samePath(options.out, options.model)) throw new Error("--out must differ from --model");

@@ -147,7 +147,7 @@ interface PhaseRecord {
   /** The checkpoint this phase produced (sft), relative to the run folder or absolute. */
   model?: string;
   selection?: import("../../domains/knowledge/rest-em.js").SelectionStats;
-  sft?: import("../../domains/knowledge/rest-em.js").SftOutcome | null;
+  sft?: import("../../seal/sft-merge.js").SftOutcome | null;
   detail?: Record<string, unknown>;
 }
 
@@ -172,7 +172,7 @@ export async function runKnowledgeTrain(
   const { openRun } = await import("../../seal/run-dir.js");
 
   const runDir = path.resolve(options.out);
-  const sft: import("../../domains/knowledge/rest-em.js").SftSettings = {
+  const sft: import("../../seal/sft-merge.js").SftSettings = {
     lora: {
       rank: options.sftRank,
       alpha: options.sftAlpha,
@@ -180,6 +180,7 @@ export async function runKnowledgeTrain(
       targets: options.sftTargets ?? [...restEm.ALL_PROJECTIONS],
     },
     lr: options.sftLr,
+    schedule: "linear",
     epochs: options.sftEpochs,
     batchSize: options.sftBatch,
     gradientAccumulation: options.sftGradAccum,
@@ -255,41 +256,7 @@ type Finish = (key: string, record: Omit<PhaseRecord, "key">) => void;
 type RecordLogOf<T> = import("../../seal/records.js").RecordLog<T>;
 type RunOf = import("../../seal/run-dir.js").Run;
 
-/** Trains `generatorDir` on rows, merges, and saves the checkpoint to `outDir` (written aside, then renamed). */
-async function sftMergeSave(
-  generatorDir: string,
-  rows: import("../../domains/knowledge/data.js").SftRow[],
-  settings: import("../../domains/knowledge/rest-em.js").SftSettings,
-  outDir: string,
-  log: (line: string) => void,
-): Promise<import("../../domains/knowledge/rest-em.js").SftOutcome> {
-  const { sftAndMerge } = await import("../../domains/knowledge/rest-em.js");
-  const { loadModel, saveModel } = await import("../../io/model-files.js");
-  const { checkTokenizerFitsModel, loadTokenizer, tokenizerDir } = await import("../../io/tokenizer.js");
-  const { checkpointDtype, copyGenerationConfig, copyTokenizerFiles } = await import("./model-folder.js");
-  const loaded = loadModel(generatorDir);
-  const tokenizer = loadTokenizer(generatorDir);
-  checkTokenizerFitsModel(tokenizer, loaded.config, generatorDir);
-  log(`SFT on ${rows.length} rows: LoRA r${settings.lora.rank} α${settings.lora.alpha}, ${settings.epochs} epochs`);
-  const outcome = sftAndMerge(loaded, tokenizer, rows, settings, (step) =>
-    log(`  SFT step ${step.step}/${step.totalSteps} loss ${step.loss.toFixed(4)}`),
-  );
-  const partial = `${outDir}.partial`;
-  fs.rmSync(partial, { recursive: true, force: true });
-  saveModel(partial, {
-    config: loaded.config,
-    weights: loaded.weights,
-    dtype: checkpointDtype(generatorDir),
-    eosTokenIds: loaded.eosTokenIds,
-  });
-  copyGenerationConfig(generatorDir, partial);
-  copyTokenizerFiles(tokenizerDir(generatorDir), partial);
-  fs.rmSync(outDir, { recursive: true, force: true });
-  fs.renameSync(partial, outDir);
-  return outcome;
-}
-
-function stripLosses(outcome: import("../../domains/knowledge/rest-em.js").SftOutcome | null | undefined) {
+function stripLosses(outcome: import("../../seal/sft-merge.js").SftOutcome | null | undefined) {
   if (outcome === null || outcome === undefined) return null;
   const { stepLosses: _stepLosses, ...rest } = outcome;
   return rest;
@@ -297,7 +264,7 @@ function stripLosses(outcome: import("../../domains/knowledge/rest-em.js").SftOu
 
 async function runSftOnly(
   options: KnowledgeTrainOptions,
-  settings: import("../../domains/knowledge/rest-em.js").SftSettings,
+  settings: import("../../seal/sft-merge.js").SftSettings,
   runDir: string,
   phases: RecordLogOf<PhaseRecord>,
   finish: Finish,
@@ -311,7 +278,8 @@ async function runSftOnly(
     const rows = readSftJsonl(options.sftData as string);
     if (rows.length === 0) throw new Error(`${options.sftData}: no rows`);
     const started = performance.now();
-    const outcome = await sftMergeSave(options.model, rows, settings, modelDir, log);
+    const { sftMergeSave } = await import("../../seal/sft-merge.js");
+    const outcome = sftMergeSave(options.model, rows, settings, modelDir, log);
     finish("sft", {
       round: 0,
       phase: "sft",
@@ -343,7 +311,7 @@ async function runSftOnly(
 
 async function runRounds(
   options: KnowledgeTrainOptions,
-  sftSettings: import("../../domains/knowledge/rest-em.js").SftSettings,
+  sftSettings: import("../../seal/sft-merge.js").SftSettings,
   grader: import("../../domains/knowledge/inner-loop-config.js").GraderConfig,
   judge: import("../../domains/knowledge/answer-grading.js").AnswerJudge | undefined,
   runDir: string,
@@ -508,7 +476,8 @@ async function runRounds(
         log(`round ${round}: no rows to train on; the generator carries over unchanged`);
         finish(key, { round, phase: "sft", seconds: 0, model: generator, sft: null });
       } else {
-        const outcome = await sftMergeSave(
+        const { sftMergeSave } = await import("../../seal/sft-merge.js");
+        const outcome = sftMergeSave(
           generator,
           rows,
           { ...sftSettings, seed: sftSettings.seed + round },

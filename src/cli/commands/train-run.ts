@@ -8,11 +8,11 @@ import { type StepReport, type TrainOptions, type TrainResult, trainSft } from "
 import { writeFileAtomic } from "../../io/atomic-file.js";
 import { writeJsonFile } from "../../io/json-file.js";
 import { loadModel, saveModel } from "../../io/model-files.js";
+import { copyGenerationConfig, copyTokenizerFiles, refuseOverwrite, samePath } from "../../io/model-folder.js";
 import { ADAPTER_CONFIG_FILE, saveAdapter } from "../../io/peft.js";
 import type { LoadableDtype } from "../../io/safetensors.js";
 import { checkTokenizerFitsModel, loadTokenizer, tokenizerDir } from "../../io/tokenizer.js";
 import { readJsonlFile, toJsonl } from "./jsonl.js";
-import { copyGenerationConfig, copyTokenizerFiles, refuseOverwrite, samePath } from "./model-folder.js";
 import { TRAIN_CONFIG_FILE, TRAIN_LOG_FILE, type TrainCommandOptions } from "./train.js";
 import { buildTrainData, parseTrainLines } from "./train-data.js";
 

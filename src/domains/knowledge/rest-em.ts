@@ -10,28 +10,11 @@
  * above the passage's baseline accuracy.
  */
 import { PROJECTIONS, type Projection } from "../../engine/config.js";
-import { createLoraAdapter, type LoraConfig, mergeAdapter } from "../../engine/lora.js";
-import { Model } from "../../engine/model.js";
-import { Rng } from "../../engine/random.js";
-import { type StepReport, type TrainOptions, trainSft } from "../../engine/train.js";
-import type { LoadedModel } from "../../io/model-files.js";
-import type { TextTokenizer } from "../../io/tokenizer.js";
 import { histogramSvg, lineChartSvg } from "../../seal/plots.js";
+import type { SftOutcome, SftSettings } from "../../seal/sft-merge.js";
 import { mean } from "../../seal/stats.js";
-import type { SftRow } from "./data.js";
-import { sftEosTokenId, tokenizeSftRows } from "./sft-data.js";
 
 export const ALL_PROJECTIONS: readonly Projection[] = PROJECTIONS;
-
-/** The M-step's settings. */
-export interface SftSettings {
-  lora: LoraConfig;
-  lr: number;
-  epochs: number;
-  batchSize: number;
-  gradientAccumulation: number;
-  seed: number;
-}
 
 /** The reference's `train_SFT.py` settings: LoRA r=64, α=128, dropout 0, all projections, lr 3e-4, 2 epochs, 1×10. */
 export const REFERENCE_SFT: Readonly<SftSettings> = {
@@ -40,6 +23,7 @@ export const REFERENCE_SFT: Readonly<SftSettings> = {
   epochs: 2,
   batchSize: 1,
   gradientAccumulation: 10,
+  schedule: "linear",
   seed: 0,
 };
 
@@ -144,71 +128,6 @@ export function selectionStats(picks: readonly PassagePick[]): SelectionStats {
     meanRewardChosen: chosen.length === 0 ? null : mean(chosen),
     meanRewardAll: all.length === 0 ? null : mean(all),
     meanBaseline: baselines.length === 0 ? null : mean(baselines),
-  };
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-// M-step: SFT + merge
-
-export interface SftOutcome {
-  rows: number;
-  steps: number;
-  stepLosses: number[];
-  /** Mean step loss of the first and the last epoch (nats per completion token). */
-  firstEpochLoss: number;
-  lastEpochLoss: number;
-  completionTokens: number;
-  seconds: number;
-}
-
-/**
- * Finetunes `loaded` (in place) on the rows with completion-only loss through a fresh LoRA adapter, then merges
- * the adapter into its weights. The caller saves the result.
- */
-export function sftAndMerge(
-  loaded: LoadedModel,
-  tokenizer: TextTokenizer,
-  rows: readonly SftRow[],
-  settings: SftSettings,
-  onStep?: (report: StepReport) => void,
-): SftOutcome {
-  if (rows.length === 0) throw new Error("no SFT rows to train on");
-  const examples = tokenizeSftRows(tokenizer, rows, sftEosTokenId(tokenizer, loaded.eosTokenIds));
-  const model = new Model(loaded.config, loaded.weights);
-  const adapter = createLoraAdapter(loaded.config, settings.lora, new Rng(settings.seed));
-  const options: Partial<TrainOptions> = {
-    epochs: settings.epochs,
-    lr: settings.lr,
-    batchSize: settings.batchSize,
-    gradientAccumulation: settings.gradientAccumulation,
-    schedule: "linear",
-    warmupRatio: 0,
-    warmupSteps: 0,
-    maxGradNorm: 1,
-    weightDecay: 0,
-    seed: settings.seed,
-    shuffle: true,
-  };
-  const stepLosses: number[] = [];
-  const epochLosses = new Map<number, number[]>();
-  const result = trainSft(model, examples, { kind: "lora", adapter }, options, (report) => {
-    stepLosses.push(report.loss);
-    const list = epochLosses.get(report.epoch) ?? [];
-    list.push(report.loss);
-    epochLosses.set(report.epoch, list);
-    onStep?.(report);
-  });
-  model.adapter = null;
-  mergeAdapter(loaded.config, loaded.weights, adapter);
-  const epochs = [...epochLosses.keys()].sort((a, b) => a - b);
-  return {
-    rows: rows.length,
-    steps: result.steps,
-    stepLosses,
-    firstEpochLoss: mean(epochLosses.get(epochs[0]) ?? [Number.NaN]),
-    lastEpochLoss: mean(epochLosses.get(epochs[epochs.length - 1]) ?? [Number.NaN]),
-    completionTokens: examples.reduce((sum, example) => sum + example.completionTokens, 0),
-    seconds: result.seconds,
   };
 }
 

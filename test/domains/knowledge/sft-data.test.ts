@@ -2,9 +2,9 @@ import assert from "node:assert/strict";
 import path from "node:path";
 import { describe, it } from "node:test";
 import { readSftJsonl } from "../../../src/domains/knowledge/data.js";
-import { sftEosTokenId, tokenizeSftRow, tokenizeSftRows } from "../../../src/domains/knowledge/sft-data.js";
 import { exampleTargets } from "../../../src/engine/train.js";
 import { loadTokenizer } from "../../../src/io/tokenizer.js";
+import { sftEosTokenId, tokenizeSftRow, tokenizeSftRows } from "../../../src/seal/sft-rows.js";
 import { QWEN3_TOKENIZER } from "../../io/fixtures.js";
 import { knowledgeDataPath } from "./shared-data.js";
 

@@ -1,15 +1,20 @@
 /**
- * The M-step data of ReST-EM (reference §1.7 step 4, TRL 0.18 `SFTTrainer` on prompt/completion rows): each
+ * Prompt → completion SFT rows (ReST-EM's M-step data; TRL 0.18 `SFTTrainer` on prompt/completion rows): each
  * `{prompt, completion}` row becomes one training example whose loss covers the completion only.
  *
  * The prompt and the completion are tokenized separately and concatenated; an EOS token is appended to the
  * completion (TRL appends `eos_token` to the completion), so the generator learns to stop after a self-edit. The
  * prompt is tokenized with the tokenizer's special tokens (as `seal knowledge generate` encodes raw prompts; Qwen
- * adds none), the completion without. Nothing is truncated (the reference sets `max_length` to the longest example).
+ * adds none), the completion without; a prompt that already starts with the BOS text (a hand-built chat string, as
+ * ARC's self-edit prompt) gets no second BOS. Nothing is truncated (the reference sets `max_length` to the longest example).
  */
-import type { SftExample } from "../../engine/train.js";
-import type { TextTokenizer } from "../../io/tokenizer.js";
-import type { SftRow } from "./data.js";
+import type { SftExample } from "../engine/train.js";
+import type { TextTokenizer } from "../io/tokenizer.js";
+
+export interface SftRow {
+  prompt: string;
+  completion: string;
+}
 
 /** One tokenized row: `tokens = promptIds ++ completionIds ++ [eos]`, loss on positions ≥ `completionStart`. */
 export interface SftTokenizedRow extends SftExample {
@@ -23,7 +28,8 @@ export interface SftTokenizedRow extends SftExample {
 
 /** Tokenizes one row with completion-only loss. */
 export function tokenizeSftRow(tokenizer: TextTokenizer, row: SftRow, eosTokenId: number): SftTokenizedRow {
-  const promptIds = tokenizer.encode(row.prompt, { addSpecialTokens: true });
+  const hasBos = tokenizer.bosToken !== null && row.prompt.startsWith(tokenizer.bosToken);
+  const promptIds = tokenizer.encode(row.prompt, { addSpecialTokens: !hasBos });
   const completionIds = tokenizer.encode(row.completion, { addSpecialTokens: false });
   if (completionIds[completionIds.length - 1] !== eosTokenId) completionIds.push(eosTokenId);
   const tokens = [...promptIds, ...completionIds];

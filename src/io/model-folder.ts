@@ -1,10 +1,10 @@
 /** Helpers shared by the commands that read a model folder and write new folders beside it. */
 import fs from "node:fs";
 import path from "node:path";
-import { writeAtomically } from "../../io/atomic-file.js";
-import { locateWeights } from "../../io/model-files.js";
-import type { LoadableDtype } from "../../io/safetensors.js";
-import { TOKENIZER_CONFIG_FILE, TOKENIZER_FILE } from "../../io/tokenizer.js";
+import { writeAtomically } from "./atomic-file.js";
+import { locateWeights } from "./model-files.js";
+import type { LoadableDtype } from "./safetensors.js";
+import { TOKENIZER_CONFIG_FILE, TOKENIZER_FILE } from "./tokenizer.js";
 
 /** The tokenizer's files that travel with a model folder (copied when present). */
 export const TOKENIZER_FILES = [
