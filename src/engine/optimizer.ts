@@ -27,6 +27,24 @@ export class AdamW {
     this.v = params.map((p) => new Float32Array(p.length));
   }
 
+  /** The moment estimates, in parameter order (for checkpoints; restore with loadState). */
+  state(): { step: number; m: Float32Array[]; v: Float32Array[] } {
+    return { step: this.step, m: this.m, v: this.v };
+  }
+
+  /** Restores moments saved by state() (shapes must match the parameters). */
+  loadState(state: { step: number; m: ArrayLike<number>[]; v: ArrayLike<number>[] }): void {
+    if (state.m.length !== this.params.length || state.v.length !== this.params.length)
+      throw new Error(`AdamW state: ${state.m.length}/${state.v.length} moments for ${this.params.length} parameters`);
+    this.params.forEach((p, i) => {
+      if (state.m[i].length !== p.length || state.v[i].length !== p.length)
+        throw new Error(`AdamW state: moment ${i} has ${state.m[i].length} values, parameter has ${p.length}`);
+      this.m[i].set(state.m[i]);
+      this.v[i].set(state.v[i]);
+    });
+    this.step = state.step;
+  }
+
   update(grads: Float32Array[], lr: number): void {
     if (grads.length !== this.params.length)
       throw new Error(`AdamW: ${grads.length} gradients for ${this.params.length} parameters`);
