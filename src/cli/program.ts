@@ -8,6 +8,7 @@ import { registerAdapterCommands } from "./commands/adapter.js";
 import { registerDataCommands } from "./commands/data.js";
 import { registerGenerate } from "./commands/generate.js";
 import { registerKnowledgeCommands } from "./commands/knowledge.js";
+import { registerMiniCommands } from "./commands/mini.js";
 import { registerModelCommands } from "./commands/model.js";
 import { registerTrain } from "./commands/train.js";
 
@@ -19,6 +20,7 @@ export const COMMAND_GROUPS: CommandGroup[] = [
   registerTrain,
   registerAdapterCommands,
   registerKnowledgeCommands,
+  registerMiniCommands,
   registerDataCommands,
 ];
 
