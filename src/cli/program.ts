@@ -6,6 +6,7 @@ import fs from "node:fs";
 import { Command } from "commander";
 import { registerAdapterCommands } from "./commands/adapter.js";
 import { registerDataCommands } from "./commands/data.js";
+import { registerDemo } from "./commands/demo.js";
 import { registerGenerate } from "./commands/generate.js";
 import { registerKnowledgeCommands } from "./commands/knowledge.js";
 import { registerMiniCommands } from "./commands/mini.js";
@@ -15,6 +16,7 @@ import { registerTrain } from "./commands/train.js";
 export type CommandGroup = (program: Command) => void;
 
 export const COMMAND_GROUPS: CommandGroup[] = [
+  registerDemo,
   registerModelCommands,
   registerGenerate,
   registerTrain,

@@ -22,7 +22,7 @@ import { DEFAULT_PRETRAIN, type PretrainLogEntry, type PretrainSettings, pretrai
 import { createProgress } from "../../seal/progress.js";
 import { openRun } from "../../seal/run-dir.js";
 import { type MiniWorldOptions, writeMiniWorld } from "./files.js";
-import { miniModelConfig } from "./model-config.js";
+import { miniModelConfig, writeMiniModelInfo } from "./model-config.js";
 
 export const MINI_PRETRAIN_COMMAND = "mini pretrain";
 /** Every EVAL_STRIDE-th corpus document is held out. */
@@ -123,6 +123,7 @@ export function runMiniPretrain(request: MiniPretrainRequest): MiniPretrainSumma
     fs.rmSync(partial, { recursive: true, force: true });
     saveModel(partial, { config, weights: result.weights });
     copyTokenizerFiles(path.join(worldDir, "tokenizer"), partial);
+    writeMiniModelInfo(partial, { worldVersion: written.world.version, seed: request.seed, world: request.world });
     fs.rmSync(modelDir, { recursive: true, force: true });
     fs.renameSync(partial, modelDir);
 
