@@ -35,6 +35,9 @@ export interface TrainOptions extends AdamWOptions {
   maxGradNorm: number;
   seed: number;
   shuffle: boolean;
+  /** Stop after this many optimizer steps (the schedule spans them); null = all epochs. HF's max_steps, which is
+   *  also how its Trainer runs a fractional number of epochs. */
+  maxSteps: number | null;
 }
 
 export const DEFAULT_TRAIN: Readonly<TrainOptions> = {
@@ -49,6 +52,7 @@ export const DEFAULT_TRAIN: Readonly<TrainOptions> = {
   maxGradNorm: 1,
   seed: 0,
   shuffle: true,
+  maxSteps: null,
 };
 
 export interface StepReport {
@@ -158,7 +162,9 @@ export function trainSft(
       throw new Error(`trainSft: ${key} must be a positive integer, got ${opts[key]}`);
   const examplesPerStep = opts.batchSize * opts.gradientAccumulation;
   const stepsPerEpoch = Math.ceil(examples.length / examplesPerStep);
-  const totalSteps = stepsPerEpoch * opts.epochs;
+  if (opts.maxSteps !== null && !(Number.isInteger(opts.maxSteps) && opts.maxSteps >= 1))
+    throw new Error(`trainSft: maxSteps must be a positive integer or null, got ${opts.maxSteps}`);
+  const totalSteps = Math.min(stepsPerEpoch * opts.epochs, opts.maxSteps ?? Number.POSITIVE_INFINITY);
   const warmupSteps = opts.warmupSteps ?? warmupStepsFromRatio(opts.warmupRatio, totalSteps);
 
   const previousAdapter = model.adapter;
@@ -186,7 +192,7 @@ export function trainSft(
   try {
     for (let epoch = 0; epoch < opts.epochs; epoch++) {
       const order = shuffled(examples.length, opts.shuffle ? rng : null);
-      for (let s = 0; s < stepsPerEpoch; s++) {
+      for (let s = 0; s < stepsPerEpoch && epoch * stepsPerEpoch + s < totalSteps; s++) {
         const stepStart = performance.now();
         const stepExamples = order.slice(s * examplesPerStep, (s + 1) * examplesPerStep);
         const stepTokens = stepExamples.reduce(

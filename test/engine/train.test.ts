@@ -104,3 +104,27 @@ test("clipGradNorm scales gradients to the threshold and reports the norm before
   clipGradNorm(small, 1);
   assert.deepEqual([...small[0]], [Math.fround(0.3), Math.fround(0.4)]);
 });
+
+test("maxSteps stops mid-epoch (a fractional epoch count) and the schedule spans exactly those steps", () => {
+  const config = tinyConfig("llama");
+  const rng = new Rng(7);
+  const examples = [0, 1, 2, 3, 4, 5].map(() => ({ tokens: randomTokens(rng, 8, config.vocabSize), lossMask: null }));
+  const adapter = createLoraAdapter(config, { rank: 4, alpha: 8, dropout: 0, targets: ["q_proj"] }, new Rng(2));
+  const lrs: number[] = [];
+  const epochs: number[] = [];
+  const result = trainSft(
+    tinyModel(config, 4),
+    examples,
+    { kind: "lora", adapter },
+    { epochs: 2, batchSize: 2, lr: 1e-2, schedule: "linear", maxSteps: 4 },
+    (report) => {
+      lrs.push(report.lr);
+      epochs.push(report.epoch);
+      assert.equal(report.totalSteps, 4);
+    },
+  );
+  assert.equal(result.steps, 4);
+  assert.deepEqual(epochs, [0, 0, 0, 1], "3 steps per epoch, then one step of the second");
+  assert.deepEqual(lrs, [1e-2, 7.5e-3, 5e-3, 2.5e-3], "linear decay over the 4 steps run");
+  assert.throws(() => trainSft(tinyModel(config, 4), examples, { kind: "full" }, { maxSteps: 0 }), /maxSteps/);
+});

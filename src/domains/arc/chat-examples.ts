@@ -13,8 +13,7 @@
  */
 import type { SftExample } from "../../engine/train.js";
 import type { ChatMessage, TextTokenizer } from "../../io/tokenizer.js";
-
-export type TrainingStrategy = "train_using_all_tokens" | "train_using_output_tokens";
+import type { TrainingStrategy } from "./self-edit-config.js";
 
 /** The template's fallback date: what transformers renders when the template has no clock. */
 export const DEFAULT_TEMPLATE_DATE = "26 Jul 2024";

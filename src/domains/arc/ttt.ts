@@ -1,0 +1,211 @@
+/**
+ * ARC's inner loop, test-time training (reference-implementation.md §2.4–2.5): from one task's demonstrations and a
+ * self-edit's tool choices, build the TTT data (leave-n tasks, the chosen augmentations, permutations, size and
+ * token filters, the cap), render it with the model's chat template, and train a LoRA adapter with the self-edit's
+ * learning rate, epochs and loss strategy.
+ *
+ * Every adapter of a run starts from the same A matrices (one seed), as the reference restores A before each task;
+ * B starts at zero (PEFT), so an adapter that trains nothing has no effect, which is how an invalid self-edit is
+ * applied. A task whose TTT data comes out empty gets no adapter at all, as in the reference.
+ */
+import type { Projection } from "../../engine/config.js";
+import { createLoraAdapter, type LoraAdapter, type LoraConfig } from "../../engine/lora.js";
+import type { Model } from "../../engine/model.js";
+import { Rng } from "../../engine/random.js";
+import { type TrainOptions, trainSft } from "../../engine/train.js";
+import type { TextTokenizer } from "../../io/tokenizer.js";
+import { selectAugmenters } from "./augment.js";
+import {
+  type ChatRenderOptions,
+  type ChatTrainingExample,
+  DEFAULT_CHAT_RENDER,
+  encodeTrainingExample,
+} from "./chat-examples.js";
+import type { ArcTask, Example } from "./grid.js";
+import { tttAnswerText, tttPromptMessages } from "./messages.js";
+import {
+  type RawSelfEditConfig,
+  resolveSelfEditTraining,
+  SELF_EDIT_TTT_BATCH_SIZE,
+  type SelfEditConfig,
+} from "./self-edit-config.js";
+import { taskKey } from "./task-key.js";
+import { buildTttData, type LeaveNStats, TTT_DATA_DEFAULTS, type TttDataOptions } from "./ttt-data.js";
+
+export const TTT_TARGETS: readonly Projection[] = ["q_proj", "v_proj", "gate_proj", "up_proj", "down_proj"];
+
+export interface TttSettings {
+  lora: LoraConfig;
+  /** Seed of the A matrices every adapter of the run shares. */
+  loraSeed: number;
+  /** Training settings the self-edit does not choose. */
+  batchSize: number;
+  gradientAccumulation: number;
+  warmupSteps: number;
+  maxGradNorm: number;
+  data: Omit<TttDataOptions, "augmenters" | "tokenCount">;
+  chat: ChatRenderOptions;
+  /** Seed of the data shuffling during training. */
+  seed: number;
+}
+
+/** The reference's `self-edit.py` settings: r=128, α=16, 5 targets, batch 2, cosine with 11 warmup steps. */
+export const REFERENCE_TTT: Readonly<TttSettings> = {
+  lora: { rank: 128, alpha: 16, dropout: 0, targets: [...TTT_TARGETS] },
+  loraSeed: 0,
+  batchSize: SELF_EDIT_TTT_BATCH_SIZE,
+  gradientAccumulation: 1,
+  warmupSteps: 11,
+  maxGradNorm: 1,
+  data: { ...TTT_DATA_DEFAULTS },
+  chat: DEFAULT_CHAT_RENDER,
+  seed: 0,
+};
+
+export interface TttOutcome {
+  /** "trained"; "zero-effect" (invalid self-edit or 0 epochs: B stays zero); "no-data" (no adapter at all). */
+  status: "trained" | "zero-effect" | "no-data";
+  valid: boolean;
+  reason: string | null;
+  examples: number;
+  dataStats: LeaveNStats[];
+  strategy: string;
+  learningRate: number;
+  epochs: number;
+  steps: number;
+  trainedTokens: number;
+  firstLoss: number | null;
+  lastLoss: number | null;
+  /** Every optimizer step's loss, in order. */
+  losses: number[];
+  /** The config as the reference records it (fields zeroed where its checks zeroed them). */
+  recordedConfig: RawSelfEditConfig;
+  seconds: { data: number; train: number };
+}
+
+export interface TttResult {
+  adapter: LoraAdapter | null;
+  outcome: TttOutcome;
+}
+
+/** Builds the TTT examples of `instance`'s demonstrations for a self-edit (tokenized, with loss masks). */
+export function buildTttExamples(
+  tokenizer: TextTokenizer,
+  instance: ArcTask,
+  config: SelfEditConfig,
+  settings: TttSettings,
+): { examples: ChatTrainingExample[]; stats: LeaveNStats[] } {
+  const encoded = new Map<string, ChatTrainingExample>();
+  // the token filter and the training data use the same encoding, so each task is tokenized once
+  const encode = (task: ArcTask): ChatTrainingExample => {
+    const key = taskKey(task);
+    let example = encoded.get(key);
+    if (example === undefined) {
+      const test = task.test[0] as Example;
+      example = encodeTrainingExample(
+        tokenizer,
+        tttPromptMessages(task.train, test.input),
+        tttAnswerText(test.output),
+        config.strategy,
+        settings.chat,
+      );
+      encoded.set(key, example);
+    }
+    return example;
+  };
+  const data = buildTttData(instance, {
+    ...settings.data,
+    augmenters: selectAugmenters(config.augmentations),
+    tokenCount: (task) => encode(task).tokens.length,
+  });
+  return { examples: data.tasks.map((t) => encode(t.task)), stats: data.perN };
+}
+
+/** Runs the inner loop for one task and self-edit; the model's own adapter slot is left as it was. */
+export function runTtt(
+  model: Model,
+  tokenizer: TextTokenizer,
+  instance: ArcTask,
+  config: SelfEditConfig,
+  settings: TttSettings,
+  onStep?: (step: number, totalSteps: number, loss: number) => void,
+): TttResult {
+  const dataStarted = performance.now();
+  const { examples, stats } = buildTttExamples(tokenizer, instance, config, settings);
+  const dataSeconds = (performance.now() - dataStarted) / 1000;
+  const training = resolveSelfEditTraining(config, examples.length);
+  const base = {
+    valid: training.valid,
+    reason: training.reason,
+    examples: examples.length,
+    dataStats: stats,
+    strategy: training.strategy,
+    learningRate: training.learningRate,
+    recordedConfig: training.recordedConfig,
+  };
+  if (examples.length === 0) {
+    return {
+      adapter: null,
+      outcome: {
+        ...base,
+        status: "no-data",
+        epochs: 0,
+        steps: 0,
+        trainedTokens: 0,
+        firstLoss: null,
+        lastLoss: null,
+        losses: [],
+        seconds: { data: dataSeconds, train: 0 },
+      },
+    };
+  }
+  const adapter = createLoraAdapter(model.config, settings.lora, new Rng(settings.loraSeed));
+  if (training.epochs <= 0 || training.optimizerSteps <= 0 || !(training.learningRate > 0)) {
+    return {
+      adapter,
+      outcome: {
+        ...base,
+        status: "zero-effect",
+        epochs: training.epochs,
+        steps: 0,
+        trainedTokens: 0,
+        firstLoss: null,
+        lastLoss: null,
+        losses: [],
+        seconds: { data: dataSeconds, train: 0 },
+      },
+    };
+  }
+  // HF's Trainer runs ceil(epochs × steps per epoch) steps; `optimizerSteps` assumes the reference's batch of 2
+  const stepsPerEpoch = Math.ceil(examples.length / (settings.batchSize * settings.gradientAccumulation));
+  const options: Partial<TrainOptions> = {
+    epochs: Math.ceil(training.epochs),
+    maxSteps: Math.ceil(training.epochs * stepsPerEpoch),
+    lr: training.learningRate,
+    batchSize: settings.batchSize,
+    gradientAccumulation: settings.gradientAccumulation,
+    schedule: "cosine",
+    warmupSteps: settings.warmupSteps,
+    maxGradNorm: settings.maxGradNorm,
+    weightDecay: 0,
+    seed: settings.seed,
+    shuffle: true,
+  };
+  const result = trainSft(model, examples, { kind: "lora", adapter }, options, (report) =>
+    onStep?.(report.step, report.totalSteps, report.loss),
+  );
+  return {
+    adapter,
+    outcome: {
+      ...base,
+      status: "trained",
+      epochs: training.epochs,
+      steps: result.steps,
+      trainedTokens: result.tokensTrained,
+      firstLoss: result.losses[0] ?? null,
+      lastLoss: result.losses[result.losses.length - 1] ?? null,
+      losses: result.losses,
+      seconds: { data: dataSeconds, train: result.seconds },
+    },
+  };
+}
