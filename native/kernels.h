@@ -5,6 +5,10 @@
  */
 #ifndef SEAL_KERNELS_H
 #define SEAL_KERNELS_H
+
+/* Below this much work (elements, or multiply-adds) a kernel runs on the calling thread: an OpenMP fork/join costs
+ * microseconds, more than the work itself, and a small model's training step makes hundreds of such calls. */
+#define SEAL_OMP_MIN_WORK 32768
 #include <stdint.h>
 
 /* RMSNorm (HF LlamaRMSNorm / Qwen2RMSNorm): y = w * x / sqrt(mean(x^2) + eps), statistics in float. */

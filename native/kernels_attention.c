@@ -115,7 +115,7 @@ void attention_forward(float *out, float *lse, const float *q, const float *k, c
   for (int64_t t = 0; t < tokens; t++)
     if (t == 0 || key_base[t] != key_base[t - 1] || t - item_start[items - 1] >= CHUNK) item_start[items++] = t;
   item_start[items] = tokens;
-#pragma omp parallel
+#pragma omp parallel if (tokens * max_count * q_stride > SEAL_OMP_MIN_WORK)
   {
     float *p = malloc(sizeof(float) * (size_t)(4 * max_count));
     float *zeros = calloc((size_t)head_dim, sizeof(float));
@@ -186,11 +186,11 @@ void attention_backward(float *dq, float *dk, float *dv, const float *dout, cons
   }
   /* delta[t,h] = dout·out, the softmax-backward row term Σ_j p_j dp_j */
   float *delta = malloc(sizeof(float) * (size_t)(tokens * heads > 0 ? tokens * heads : 1));
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (tokens * q_stride > SEAL_OMP_MIN_WORK)
   for (int64_t item = 0; item < tokens * heads; item++)
     delta[item] = dot(dout + item * head_dim, out + item * head_dim, head_dim);
 
-#pragma omp parallel
+#pragma omp parallel if (tokens * max_len * q_stride > SEAL_OMP_MIN_WORK)
   {
     const size_t plane = sizeof(float) * (size_t)(head_dim * max_len);
     float *kt = malloc(plane), *vt = malloc(plane), *dkt = malloc(plane), *dvt = malloc(plane);

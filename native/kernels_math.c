@@ -8,7 +8,7 @@
 
 void rmsnorm_forward(float *out, float *rstd, const float *x, const float *weight, int64_t rows, int64_t dim,
                      float eps) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (rows * dim > SEAL_OMP_MIN_WORK)
   for (int64_t r = 0; r < rows; r++) {
     const float *xr = x + r * dim;
     float *yr = out + r * dim;
@@ -24,7 +24,7 @@ void rmsnorm_forward(float *out, float *rstd, const float *x, const float *weigh
 
 void rmsnorm_backward(float *dx, float *dweight, const float *dout, const float *x, const float *weight,
                       const float *rstd, int64_t rows, int64_t dim) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (rows * dim > SEAL_OMP_MIN_WORK)
   for (int64_t r = 0; r < rows; r++) {
     const float *xr = x + r * dim, *dr = dout + r * dim;
     float *dxr = dx + r * dim;
@@ -38,7 +38,7 @@ void rmsnorm_backward(float *dx, float *dweight, const float *dout, const float 
   }
   if (!dweight) return;
   /* column sums: split columns across threads so no two threads write the same dweight entry */
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (rows * dim > SEAL_OMP_MIN_WORK)
   for (int64_t i = 0; i < dim; i++) {
     double acc = 0.0;
     for (int64_t r = 0; r < rows; r++) acc += (double)dout[r * dim + i] * x[r * dim + i] * rstd[r];
@@ -49,7 +49,7 @@ void rmsnorm_backward(float *dx, float *dweight, const float *dout, const float 
 void rope_apply(float *x, const int32_t *positions, const float *cos_table, const float *sin_table, int64_t tokens,
                 int64_t heads, int64_t head_dim, int direction) {
   const int64_t half = head_dim / 2;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (tokens * heads * head_dim > SEAL_OMP_MIN_WORK)
   for (int64_t t = 0; t < tokens; t++) {
     const float *c = cos_table + (int64_t)positions[t] * half;
     const float *s = sin_table + (int64_t)positions[t] * half;
@@ -67,7 +67,7 @@ void rope_apply(float *x, const int32_t *positions, const float *cos_table, cons
 }
 
 void swiglu_forward(float *out, const float *gate, const float *up, int64_t n) {
-#pragma omp parallel for simd schedule(static)
+#pragma omp parallel for simd schedule(static) if (n > SEAL_OMP_MIN_WORK)
   for (int64_t i = 0; i < n; i++) {
     const float g = gate[i];
     out[i] = g / (1.0f + seal_expf(-g)) * up[i];
@@ -75,7 +75,7 @@ void swiglu_forward(float *out, const float *gate, const float *up, int64_t n) {
 }
 
 void swiglu_backward(float *dgate, float *dup, const float *dout, const float *gate, const float *up, int64_t n) {
-#pragma omp parallel for simd schedule(static)
+#pragma omp parallel for simd schedule(static) if (n > SEAL_OMP_MIN_WORK)
   for (int64_t i = 0; i < n; i++) {
     const float g = gate[i], sig = 1.0f / (1.0f + seal_expf(-g));
     const float silu = g * sig;
@@ -86,7 +86,7 @@ void swiglu_backward(float *dgate, float *dup, const float *dout, const float *g
 
 void cross_entropy(float *logits, float *losses, const int32_t *targets, int64_t rows, int64_t vocab,
                    float grad_scale) {
-#pragma omp parallel for schedule(dynamic, 1)
+#pragma omp parallel for schedule(dynamic, 1) if (rows * vocab > SEAL_OMP_MIN_WORK)
   for (int64_t r = 0; r < rows; r++) {
     float *row = logits + r * vocab;
     const int32_t target = targets[r];
@@ -127,7 +127,7 @@ void adamw_step(float *param, const float *grad, float *m, float *v, int64_t n, 
   const float bias1 = (float)(1.0 - pow(beta1, (double)step));
   const float bias2_sqrt = (float)sqrt(1.0 - pow(beta2, (double)step));
   const float step_size = lr / bias1, decay = 1.0f - lr * weight_decay;
-#pragma omp parallel for simd schedule(static)
+#pragma omp parallel for simd schedule(static) if (n > SEAL_OMP_MIN_WORK)
   for (int64_t i = 0; i < n; i++) {
     const float g = grad[i];
     m[i] = b1 * m[i] + c1 * g;
@@ -137,7 +137,7 @@ void adamw_step(float *param, const float *grad, float *m, float *v, int64_t n, 
 }
 
 void embedding_forward(float *out, const float *table, const int32_t *ids, int64_t tokens, int64_t dim) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (tokens * dim > SEAL_OMP_MIN_WORK)
   for (int64_t t = 0; t < tokens; t++) {
     const float *src = table + (int64_t)ids[t] * dim;
     float *dst = out + t * dim;
@@ -147,7 +147,7 @@ void embedding_forward(float *out, const float *table, const int32_t *ids, int64
 
 void embedding_backward(float *dtable, const float *dout, const int32_t *ids, int64_t tokens, int64_t dim) {
   /* threads own column ranges, so repeated ids never race */
-#pragma omp parallel
+#pragma omp parallel if (tokens * dim > SEAL_OMP_MIN_WORK)
   {
 #ifdef _OPENMP
     const int64_t nth = omp_get_num_threads(), me = omp_get_thread_num();
@@ -164,7 +164,7 @@ void embedding_backward(float *dtable, const float *dout, const int32_t *ids, in
 }
 
 void bias_forward(float *x, const float *bias, int64_t rows, int64_t dim) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (rows * dim > SEAL_OMP_MIN_WORK)
   for (int64_t r = 0; r < rows; r++) {
     float *xr = x + r * dim;
 #pragma omp simd
@@ -173,7 +173,7 @@ void bias_forward(float *x, const float *bias, int64_t rows, int64_t dim) {
 }
 
 void bias_backward(float *dbias, const float *dout, int64_t rows, int64_t dim) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (rows * dim > SEAL_OMP_MIN_WORK)
   for (int64_t i = 0; i < dim; i++) {
     double acc = 0.0;
     for (int64_t r = 0; r < rows; r++) acc += dout[r * dim + i];
@@ -192,7 +192,7 @@ static inline uint64_t mix64(uint64_t z) {
 void dropout_forward(float *out, float *mask, const float *x, int64_t n, float p, uint64_t seed) {
   const float keep_scale = 1.0f / (1.0f - p);
   const uint64_t key = mix64(seed);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (n > SEAL_OMP_MIN_WORK)
   for (int64_t i = 0; i < n; i++) {
     const double u = (double)(mix64(key ^ (uint64_t)i) >> 11) * (1.0 / 9007199254740992.0);
     const float scale = u < (double)p ? 0.0f : keep_scale;

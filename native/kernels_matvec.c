@@ -65,7 +65,7 @@ static void block_generic(float *out, const float *x, const float *w, int64_t m0
 }
 
 void matmul_small_m(float *out, const float *x, const float *w, int64_t m, int64_t n, int64_t k) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (m * n * k > 8 * SEAL_OMP_MIN_WORK)
   for (int64_t o0 = 0; o0 < n; o0 += 4) {
     const int64_t rs = n - o0 < 4 ? n - o0 : 4;
 #ifdef __AVX512F__
