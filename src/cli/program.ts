@@ -5,6 +5,7 @@
 import fs from "node:fs";
 import { Command } from "commander";
 import { registerAdapterCommands } from "./commands/adapter.js";
+import { registerArcCommands } from "./commands/arc.js";
 import { registerDataCommands } from "./commands/data.js";
 import { registerDemo } from "./commands/demo.js";
 import { registerGenerate } from "./commands/generate.js";
@@ -22,6 +23,7 @@ export const COMMAND_GROUPS: CommandGroup[] = [
   registerTrain,
   registerAdapterCommands,
   registerKnowledgeCommands,
+  registerArcCommands,
   registerMiniCommands,
   registerDataCommands,
 ];

@@ -39,6 +39,19 @@ export function encodePrompt(
   return tokenizer.encode(renderPrompt(tokenizer, messages, options), { addSpecialTokens: false });
 }
 
+/** The whole training text: `messages` followed by `answer` as the assistant's turn, nothing after it. */
+export function renderTrainingText(
+  tokenizer: TextTokenizer,
+  messages: ChatMessage[],
+  answer: string,
+  options = DEFAULT_CHAT_RENDER,
+): string {
+  return tokenizer.applyChatTemplate([...messages, { role: "assistant", content: answer }], {
+    addGenerationPrompt: false,
+    extra: { date_string: options.date },
+  });
+}
+
 export interface ChatTrainingExample extends SftExample {
   tokens: number[];
   lossMask: boolean[] | null;
@@ -57,12 +70,8 @@ export function encodeTrainingExample(
   strategy: TrainingStrategy,
   options = DEFAULT_CHAT_RENDER,
 ): ChatTrainingExample {
-  const extra = { date_string: options.date };
-  const prompt = tokenizer.applyChatTemplate(messages, { addGenerationPrompt: true, extra });
-  const full = tokenizer.applyChatTemplate([...messages, { role: "assistant", content: answer }], {
-    addGenerationPrompt: false,
-    extra,
-  });
+  const prompt = renderPrompt(tokenizer, messages, options);
+  const full = renderTrainingText(tokenizer, messages, answer, options);
   if (!full.startsWith(prompt)) {
     throw new Error(
       `${tokenizer.source}: the chat template does not render a conversation as its prompt followed by the answer; ` +

@@ -32,7 +32,10 @@ export interface TttDataOptions {
   /** Tasks whose token count is this or more are dropped. */
   maxTokens: number;
   seed: number;
-  /** The token count of a task's full training text (§2.5); without it no task is dropped for length. */
+  /**
+   * The token count of a task's full training text (§2.5); without it no task is dropped for length. It is only
+   * compared with `maxTokens`, so an upper bound below `maxTokens` does as well as the count.
+   */
   tokenCount?: (task: ArcTask) => number;
 }
 

@@ -20,6 +20,7 @@ import {
   type ChatTrainingExample,
   DEFAULT_CHAT_RENDER,
   encodeTrainingExample,
+  renderTrainingText,
 } from "./chat-examples.js";
 import type { ArcTask, Example } from "./grid.js";
 import { tttAnswerText, tttPromptMessages } from "./messages.js";
@@ -29,7 +30,6 @@ import {
   SELF_EDIT_TTT_BATCH_SIZE,
   type SelfEditConfig,
 } from "./self-edit-config.js";
-import { taskKey } from "./task-key.js";
 import { buildTttData, type LeaveNStats, TTT_DATA_DEFAULTS, type TttDataOptions } from "./ttt-data.js";
 
 export const TTT_TARGETS: readonly Projection[] = ["q_proj", "v_proj", "gate_proj", "up_proj", "down_proj"];
@@ -95,30 +95,30 @@ export function buildTttExamples(
   config: SelfEditConfig,
   settings: TttSettings,
 ): { examples: ChatTrainingExample[]; stats: LeaveNStats[] } {
-  const encoded = new Map<string, ChatTrainingExample>();
-  // the token filter and the training data use the same encoding, so each task is tokenized once
-  const encode = (task: ArcTask): ChatTrainingExample => {
-    const key = taskKey(task);
-    let example = encoded.get(key);
-    if (example === undefined) {
-      const test = task.test[0] as Example;
-      example = encodeTrainingExample(
-        tokenizer,
-        tttPromptMessages(task.train, test.input),
-        tttAnswerText(test.output),
-        config.strategy,
-        settings.chat,
-      );
-      encoded.set(key, example);
-    }
-    return example;
+  const messagesOf = (task: ArcTask) => {
+    const test = task.test[0] as Example;
+    return { messages: tttPromptMessages(task.train, test.input), answer: tttAnswerText(test.output) };
+  };
+  // The filter only asks whether a text has fewer than maxTokens tokens. A token covers at least one byte of the
+  // text (a tokenizer may add one leading space), so a text that short needs no tokenizing; only the examples kept
+  // after the cap are encoded with their masks (each candidate once: the reference formats them all).
+  const { maxTokens } = settings.data;
+  const tokenCount = (task: ArcTask): number => {
+    const { messages, answer } = messagesOf(task);
+    const text = renderTrainingText(tokenizer, messages, answer, settings.chat);
+    const bound = Buffer.byteLength(text, "utf8") + 1;
+    return bound < maxTokens ? bound : tokenizer.encode(text, { addSpecialTokens: false }).length;
   };
   const data = buildTttData(instance, {
     ...settings.data,
     augmenters: selectAugmenters(config.augmentations),
-    tokenCount: (task) => encode(task).tokens.length,
+    tokenCount,
   });
-  return { examples: data.tasks.map((t) => encode(t.task)), stats: data.perN };
+  const examples = data.tasks.map((t) => {
+    const { messages, answer } = messagesOf(t.task);
+    return encodeTrainingExample(tokenizer, messages, answer, config.strategy, settings.chat);
+  });
+  return { examples, stats: data.perN };
 }
 
 /** Runs the inner loop for one task and self-edit; the model's own adapter slot is left as it was. */
