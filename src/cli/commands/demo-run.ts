@@ -15,10 +15,10 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { PROJECTIONS, type Projection } from "../../engine/config.js";
 import type { EvaluationConfig } from "../../domains/knowledge/evaluation-config.js";
 import type { EvaluationSummary } from "../../domains/knowledge/evaluation-summary.js";
 import type { DemoCondition, DemoReport } from "../../domains/mini/demo-report.js";
+import { PROJECTIONS, type Projection } from "../../engine/config.js";
 
 export interface DemoSettings {
   evalPassages: number;
