@@ -39,7 +39,7 @@ export interface DemoSettings {
 
 export const DEMO_SETTINGS: Readonly<DemoSettings> = {
   evalPassages: 40,
-  rlPassages: 40,
+  rlPassages: 32,
   evalK: 2,
   rounds: 2,
   k: 4,

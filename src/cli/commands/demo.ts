@@ -26,7 +26,7 @@ export function registerDemo(program: Command): void {
     .option("--quick", "a few passages, one short round: checks the mechanics in minutes (not the effect)")
     .option("--seed <n>", "sampling and training seed", parseNonNegativeInt, 0)
     .option("--eval-passages <n>", "held-out passages evaluated (default 40)", parsePositiveInt)
-    .option("--rl-passages <n>", "training passages per ReST-EM round (default 40)", parsePositiveInt)
+    .option("--rl-passages <n>", "training passages per ReST-EM round (default 32)", parsePositiveInt)
     .option("--rounds <n>", "ReST-EM rounds (default 2)", parsePositiveInt)
     .option("--k <n>", "self-edits sampled per training passage (default 4)", parsePositiveInt)
     .action(async (options: DemoOptions) => {
