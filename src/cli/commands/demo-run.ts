@@ -117,6 +117,9 @@ export async function runDemo(request: DemoRequest): Promise<DemoReport> {
   const rlFile = path.join(worldDir, "rl_passages.json");
   const oracleFile = path.join(worldDir, "eval_oracle.json");
 
+  // Answers get 24 tokens: after a LoRA update on statements the mini model often answers with a statement
+  // ("X was born in the city of Y"), and 8 tokens cut such an answer before its value (measured: oracle self-edits
+  // 10% at 8 tokens, 37% at 24 on 20 held-out passages). The grader is the local contains-gold check.
   const innerLoop = (mode: EvaluationConfig["mode"], completions: number, seed: number): EvaluationConfig => {
     const defaults = defaultEvaluationConfig();
     return defaultEvaluationConfig({
@@ -127,7 +130,7 @@ export async function runDemo(request: DemoRequest): Promise<DemoReport> {
       limit: s.evalPassages,
       lora: { rank: s.innerLoop.rank, alpha: s.innerLoop.alpha, dropout: 0, targets: s.innerLoop.targets },
       train: { ...defaults.train, epochs: s.innerLoop.epochs, lr: s.innerLoop.lr, batchSize: 1 },
-      maxAnswerTokens: 8,
+      maxAnswerTokens: 24,
       seed,
     });
   };
@@ -237,7 +240,7 @@ export async function runDemo(request: DemoRequest): Promise<DemoReport> {
       epochs: s.innerLoop.epochs,
       batchSize: 1,
       splitNewlines: true,
-      maxAnswerTokens: 8,
+      maxAnswerTokens: 24,
       seed: s.seed,
       resume: hasRun(rlDir),
     },
@@ -274,7 +277,7 @@ export async function runDemo(request: DemoRequest): Promise<DemoReport> {
         seed: s.seed,
         lora: { rank: s.innerLoop.rank, alpha: s.innerLoop.alpha, dropout: 0, targets: s.innerLoop.targets },
         train: { ...defaults.train, epochs: s.innerLoop.epochs, lr: s.innerLoop.lr, batchSize: 1 },
-        maxAnswerTokens: 8,
+        maxAnswerTokens: 24,
         temperature: s.temperature,
         topP: 0.95,
         maxTokens: s.selfEditMaxTokens,
