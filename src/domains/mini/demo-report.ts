@@ -136,7 +136,7 @@ export function demoHtml(report: DemoReport): string {
     )
     .join("\n");
   return `<!doctype html>
-<html><head><meta charset="utf-8"><title>SEAL-mini demo</title>
+<html lang="en"><head><meta charset="utf-8"><title>SEAL-mini demo</title>
 <style>body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em}
 table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px;vertical-align:top}
 pre{white-space:pre-wrap;font-size:12px;margin:0}table.pair td{width:50%}figure{display:inline-block;margin:1em}</style>
