@@ -81,14 +81,24 @@ export function predictInstance(
     const output = task.test[0].output;
     return output === undefined ? 0 : tokenizer.encode(tttAnswerText(output), { addSpecialTokens: false }).length;
   };
+  // the length filter and generation need the same prompt tokens: encode each query once
+  const promptCache = new Map<ArcQuery, number[]>();
+  const promptOf = (query: ArcQuery): number[] => {
+    let ids = promptCache.get(query);
+    if (ids === undefined) {
+      ids = queryPrompt(tokenizer, query, settings.chat);
+      promptCache.set(query, ids);
+    }
+    return ids;
+  };
   // as the reference, a query's length counts its answer too when the solution is known
   const built = buildQueries(instance, {
     ...settings.queries,
-    tokenCount: (query) => queryPrompt(tokenizer, query, settings.chat).length + answerTokens(query.task),
+    tokenCount: (query) => promptOf(query).length + answerTokens(query.task),
   });
   const { fallback } = built;
   const queries = settings.maxQueries === null ? built.queries : built.queries.slice(0, settings.maxQueries);
-  const prompts = queries.map((query) => queryPrompt(tokenizer, query, settings.chat));
+  const prompts = queries.map(promptOf);
   const stopTokenIds = [...new Set([...tokenizer.eosTokenIds, ...model.config.eosTokenIds])];
   const generations =
     prompts.length === 0
