@@ -215,3 +215,22 @@ export function meanConfidenceInterval(
     n: values.length,
   };
 }
+
+/**
+ * Confidence interval of the mean paired difference a − b (e.g. two conditions' accuracies on the same passages):
+ * pairs with a missing value on either side are dropped. Pairing removes the passages' shared difficulty from the
+ * variance, so it separates two conditions that their own intervals, side by side, would not.
+ */
+export function pairedDifferenceInterval(
+  a: readonly (number | null)[],
+  b: readonly (number | null)[],
+  options: { level?: number; method?: IntervalMethod } = {},
+): MeanConfidenceInterval {
+  if (a.length !== b.length) throw new Error(`pairedDifferenceInterval: ${a.length} values against ${b.length}`);
+  const differences: number[] = [];
+  a.forEach((x, i) => {
+    const y = b[i];
+    if (x !== null && y !== null) differences.push(x - y);
+  });
+  return meanConfidenceInterval(differences, options);
+}

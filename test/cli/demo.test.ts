@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
 import { after, describe, it } from "node:test";
-import { runDemoCommand } from "../../src/cli/commands/demo.js";
+import { runDemoCommand, runDemoSeeds } from "../../src/cli/commands/demo.js";
 import { runMiniPretrainCommand } from "../../src/cli/commands/mini-pretrain.js";
 import { tempDir } from "../io/fixtures.js";
 import { createTinyModel, sealResult } from "./cli-fixtures.js";
@@ -42,8 +42,27 @@ describe("seal mini pretrain and seal demo (--quick: mechanics)", () => {
     for (const c of report.conditions) {
       assert.ok(c.macro.mean !== null && c.macro.mean >= 0 && c.macro.mean <= 1, c.key);
       assert.equal(c.macro.n, 3, `${c.key}: three held-out passages`);
+      // self-edit conditions read their self-edits' facts; oracle self-edits state every fact truly
+      const hasSelfEdits = !["base", "passage"].includes(c.key);
+      assert.equal(c.selfEditFacts !== null, hasSelfEdits, c.key);
+      if (c.selfEditFacts !== null) assert.equal(c.selfEditFacts.selfEdits, 3, `${c.key}: evalK 1 × 3 passages`);
     }
+    assert.deepEqual(report.conditions.find((c) => c.key === "oracle")?.selfEditFacts, {
+      selfEdits: 3,
+      correct: 1,
+      wrong: 0,
+    });
+    assert.deepEqual(
+      report.comparisons.map((c) => [c.label, c.difference.n]),
+      [
+        ["base-model self-edits − passage only", 3],
+        ["SEAL round 1 − base-model self-edits", 3],
+      ],
+    );
     assert.equal(report.rounds.length, 1);
+    // the round's facts are read from its samples: 3 passages × k 2, and one chosen self-edit per kept passage
+    assert.equal(report.rounds[0].factsAll?.selfEdits, 6);
+    assert.ok((report.rounds[0].factsChosen?.selfEdits ?? -1) <= 3);
     assert.equal(report.examples.length, 2);
     assert.ok(report.forgetting !== null);
     const markdown = fs.readFileSync(path.join(out, "report.md"), "utf8");
@@ -56,6 +75,25 @@ describe("seal mini pretrain and seal demo (--quick: mechanics)", () => {
       again.conditions.map((c) => c.macro),
       report.conditions.map((c) => c.macro),
     );
+  });
+
+  it("demo --seeds 2 runs one demo per seed and averages them passage by passage", async () => {
+    const out = path.join(root, "seeds");
+    const model = path.join(pretrainDir, "model");
+    // seed 0 is the demo above: it resumes from its records instead of running again
+    fs.cpSync(path.join(root, "demo"), path.join(out, "seed-0"), { recursive: true });
+    const combined = await runDemoSeeds({ model, out, quick: true, seed: 0, seeds: 2 });
+    const seed0 = JSON.parse(fs.readFileSync(path.join(out, "seed-0", "summary.json"), "utf8"));
+    const seed1 = JSON.parse(fs.readFileSync(path.join(out, "seed-1", "summary.json"), "utf8"));
+    assert.deepEqual(combined.seeds, [0, 1]);
+    assert.equal(seed1.settings.seed, 1);
+    for (const [i, c] of combined.conditions.entries()) {
+      assert.deepEqual(c.perSeed, [seed0.conditions[i].macro.mean, seed1.conditions[i].macro.mean], c.key);
+      const passage0 = [seed0, seed1].map((s) => s.conditions[i].perPassage[0]);
+      assert.equal(c.perPassage[0], (passage0[0] + passage0[1]) / 2, c.key);
+    }
+    assert.equal(combined.comparisons.length, 2);
+    assert.match(fs.readFileSync(path.join(out, "report.md"), "utf8"), /# SEAL-mini demo over 2 seeds/);
   });
 
   it("demo refuses a model folder that is not a SEAL-mini model", () => {

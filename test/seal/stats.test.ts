@@ -7,6 +7,7 @@ import {
   meanConfidenceInterval,
   microMean,
   normalQuantile,
+  pairedDifferenceInterval,
   populationStd,
   sampleStd,
   standardError,
@@ -89,4 +90,20 @@ test("confidence interval of a mean: t by default, normal on request", () => {
   assert.ok(normal.halfWidth < t.halfWidth);
   assert.throws(() => meanConfidenceInterval([1]), /at least two/);
   assert.throws(() => meanConfidenceInterval(values, { level: 1 }), /level/);
+});
+
+test("paired difference interval: the interval of the per-pair differences, missing pairs dropped", () => {
+  const a = [0.5, 0.2, null, 0.9, 0.4];
+  const b = [0.3, 0.1, 0.7, 0.6, null];
+  const paired = pairedDifferenceInterval(a, b);
+  const direct = meanConfidenceInterval([0.2, 0.1, 0.3]);
+  assert.equal(paired.n, 3);
+  close(paired.mean, 0.2, 1e-15);
+  close(paired.halfWidth, direct.halfWidth, 1e-15);
+  // a shared per-pair offset cancels: wide side-by-side intervals, a narrow paired one
+  const base = [0.1, 0.5, 0.9, 0.3, 0.7];
+  const shifted = base.map((x) => x + 0.05);
+  assert.ok(meanConfidenceInterval(base).halfWidth > 0.2);
+  close(pairedDifferenceInterval(shifted, base).halfWidth, 0, 1e-12);
+  assert.throws(() => pairedDifferenceInterval([1, 2], [1]), /2 values against 1/);
 });

@@ -15,6 +15,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { z } from "zod";
 import type { EvaluationConfig } from "../../domains/knowledge/evaluation-config.js";
 import type { EvaluationSummary } from "../../domains/knowledge/evaluation-summary.js";
 import type { DemoCondition, DemoReport } from "../../domains/mini/demo-report.js";
@@ -39,10 +40,10 @@ export interface DemoSettings {
 
 export const DEMO_SETTINGS: Readonly<DemoSettings> = {
   evalPassages: 40,
-  rlPassages: 32,
+  rlPassages: 40,
   evalK: 2,
   rounds: 2,
-  k: 4,
+  k: 8,
   repeats: 1,
   selfEditMaxTokens: 320,
   temperature: 1,
@@ -51,7 +52,7 @@ export const DEMO_SETTINGS: Readonly<DemoSettings> = {
   innerLoop: { rank: 32, alpha: 64, targets: [...PROJECTIONS], lr: 3e-3, epochs: 10 },
   // The reference's SFT (r=64, α=128, all projections, lr 3e-4, 2 epochs, batch 10). A stronger M-step (4 epochs
   // at lr 1e-3, batch 4) was measured too and lowered the rewards of the next round (docs/seal-mini-demo).
-  sft: { rank: 64, alpha: 128, lr: 3e-4, epochs: 2, batch: 1, gradAccum: 10 },
+  sft: { rank: 64, alpha: 128, lr: 1e-3, epochs: 3, batch: 1, gradAccum: 4 },
   continual: { runs: 2, sequenceLength: 4 },
   seed: 0,
 };
@@ -109,7 +110,7 @@ export async function runDemo(request: DemoRequest): Promise<DemoReport> {
   const info = readMiniModelInfo(model);
   const worldDir = path.join(out, "world");
   log(`demo: regenerating the SEAL-mini world (seed ${info.seed}) in ${worldDir}`);
-  writeMiniWorld(worldDir, { ...info.world, world: { seed: info.seed, ...info.world.world } });
+  const { world } = writeMiniWorld(worldDir, { ...info.world, world: { seed: info.seed, ...info.world.world } });
   const worldTokenizer = fs.readFileSync(path.join(worldDir, "tokenizer", "tokenizer.json"), "utf8");
   if (worldTokenizer !== fs.readFileSync(path.join(model, "tokenizer.json"), "utf8"))
     throw new Error(
@@ -122,20 +123,14 @@ export async function runDemo(request: DemoRequest): Promise<DemoReport> {
   // Answers get 24 tokens: after a LoRA update on statements the mini model often answers with a statement
   // ("X was born in the city of Y"), and 8 tokens cut such an answer before its value (measured: oracle self-edits
   // 10% at 8 tokens, 37% at 24 on 20 held-out passages). The grader is the local contains-gold check.
-  const innerLoop = (mode: EvaluationConfig["mode"], completions: number, seed: number): EvaluationConfig => {
-    const defaults = defaultEvaluationConfig();
-    return defaultEvaluationConfig({
-      mode,
-      completions,
-      repeats: 1,
-      start: 0,
-      limit: s.evalPassages,
-      lora: { rank: s.innerLoop.rank, alpha: s.innerLoop.alpha, dropout: 0, targets: s.innerLoop.targets },
-      train: { ...defaults.train, epochs: s.innerLoop.epochs, lr: s.innerLoop.lr, batchSize: 1 },
-      maxAnswerTokens: 24,
-      seed,
-    });
+  const { defaultInnerLoopConfig } = await import("../../domains/knowledge/inner-loop-config.js");
+  const demoInnerLoop = {
+    lora: { rank: s.innerLoop.rank, alpha: s.innerLoop.alpha, dropout: 0, targets: s.innerLoop.targets },
+    train: { ...defaultInnerLoopConfig().train, epochs: s.innerLoop.epochs, lr: s.innerLoop.lr, batchSize: 1 },
+    maxAnswerTokens: 24,
   };
+  const innerLoop = (mode: EvaluationConfig["mode"], completions: number, seed: number): EvaluationConfig =>
+    defaultEvaluationConfig({ ...demoInnerLoop, mode, completions, repeats: 1, start: 0, limit: s.evalPassages, seed });
   const evaluate = async (
     key: string,
     modelDir: string,
@@ -176,8 +171,19 @@ export async function runDemo(request: DemoRequest): Promise<DemoReport> {
     return path.join(dir, "self_edits.json");
   };
 
+  const { readSelfEditFile } = await import("../../domains/knowledge/data.js");
+  const { chosenRecords, recordFactRates } = await import("../../domains/mini/self-edit-facts.js");
+  const { demoComparisons } = await import("../../domains/mini/demo-comparisons.js");
+  const { readJsonFile } = await import("../../io/json-file.js");
   const conditions: DemoCondition[] = [];
-  const add = (key: string, label: string, summary: EvaluationSummary, useBaseline = false) => {
+  const add = (
+    key: string,
+    label: string,
+    summary: EvaluationSummary,
+    options: { useBaseline?: boolean; selfEdits?: string } = {},
+  ) => {
+    const useBaseline = options.useBaseline === true;
+    const accuracies = summary.perPassage.map((p) => (useBaseline ? p.baseline : p.adapted));
     const pick = (intervals: EvaluationSummary["macro"]) => (useBaseline ? intervals.baseline : intervals.adapted);
     conditions.push({
       key,
@@ -186,15 +192,17 @@ export async function runDemo(request: DemoRequest): Promise<DemoReport> {
       micro: pick(summary.micro),
       innerLoops: useBaseline ? 0 : summary.innerLoops.done,
       run: key,
+      perPassage: accuracies,
+      selfEditFacts:
+        options.selfEdits === undefined
+          ? null
+          : recordFactRates(world, readSelfEditFile(options.selfEdits).slice(0, s.evalPassages)),
     });
   };
 
-  add(
-    "base",
-    "base model, no update",
-    await evaluate("base", model, evalFile, innerLoop("no-update", 1, s.seed)),
-    true,
-  );
+  add("base", "base model, no update", await evaluate("base", model, evalFile, innerLoop("no-update", 1, s.seed)), {
+    useBaseline: true,
+  });
   add(
     "passage",
     "LoRA on the passage only",
@@ -205,11 +213,13 @@ export async function runDemo(request: DemoRequest): Promise<DemoReport> {
     "base-self-edits",
     "passage + base-model self-edits",
     await evaluate("base-self-edits/evaluate", model, baseEdits, innerLoop("self-edits", s.evalK, s.seed)),
+    { selfEdits: baseEdits },
   );
   add(
     "oracle",
     'passage + "oracle" self-edits (written from the ground-truth facts)',
     await evaluate("oracle", model, oracleFile, innerLoop("self-edits", 1, s.seed)),
+    { selfEdits: oracleFile },
   );
 
   // ReST-EM on the training passages
@@ -258,6 +268,7 @@ export async function runDemo(request: DemoRequest): Promise<DemoReport> {
       key,
       `SEAL after ReST-EM round ${round.round + 1}`,
       await evaluate(`${key}/evaluate`, round.model, edits, innerLoop("self-edits", s.evalK, s.seed)),
+      { selfEdits: edits },
     );
   }
 
@@ -267,7 +278,6 @@ export async function runDemo(request: DemoRequest): Promise<DemoReport> {
     const { defaultContinualConfig, runContinual } = await import("../../domains/knowledge/continual.js");
     const dir = path.join(out, "continual");
     log(`demo: continual self-edits, ${s.continual.runs} runs × ${s.continual.sequenceLength} edits`);
-    const defaults = defaultContinualConfig();
     const summary = await runContinual({
       modelDir: model,
       dataPath: evalFile,
@@ -276,10 +286,8 @@ export async function runDemo(request: DemoRequest): Promise<DemoReport> {
       config: defaultContinualConfig({
         runs: s.continual.runs,
         sequenceLength: s.continual.sequenceLength,
+        ...demoInnerLoop,
         seed: s.seed,
-        lora: { rank: s.innerLoop.rank, alpha: s.innerLoop.alpha, dropout: 0, targets: s.innerLoop.targets },
-        train: { ...defaults.train, epochs: s.innerLoop.epochs, lr: s.innerLoop.lr, batchSize: 1 },
-        maxAnswerTokens: 24,
         temperature: s.temperature,
         topP: 0.95,
         maxTokens: s.selfEditMaxTokens,
@@ -289,7 +297,6 @@ export async function runDemo(request: DemoRequest): Promise<DemoReport> {
     forgetting = { base: summary.base, justEdited: summary.justEdited, finalRow: summary.finalRow };
   }
 
-  const { readSelfEditFile } = await import("../../domains/knowledge/data.js");
   const examples: DemoReport["examples"] = [];
   if (afterEdits !== null) {
     const before = readSelfEditFile(baseEdits);
@@ -315,6 +322,19 @@ export async function runDemo(request: DemoRequest): Promise<DemoReport> {
     "continual self-edits: accuracy on each passage (column) after each edit (row)",
   );
 
+  const roundFacts = (round: number) => {
+    const dir = path.join(rlDir, `round-${round}`);
+    const records = readSelfEditFile(path.join(dir, "generate", "self_edits.json"));
+    const picks = readJsonFile(
+      path.join(dir, "selection.json"),
+      z.array(z.object({ title: z.string(), best: z.number().nullable(), kept: z.boolean() })),
+    );
+    return {
+      factsAll: recordFactRates(world, records),
+      factsChosen: recordFactRates(world, chosenRecords(records, picks)),
+    };
+  };
+
   const cpus = os.cpus();
   const report: DemoReport = {
     format: "seal-demo/1",
@@ -326,6 +346,7 @@ export async function runDemo(request: DemoRequest): Promise<DemoReport> {
     minutes: (performance.now() - started) / 60000,
     settings: { ...s },
     conditions,
+    comparisons: demoComparisons(conditions),
     rounds: train.rounds
       .filter((r) => r.selection !== null)
       .map((r) => ({
@@ -333,6 +354,7 @@ export async function runDemo(request: DemoRequest): Promise<DemoReport> {
         meanRewardAll: r.selection?.meanRewardAll ?? null,
         meanRewardChosen: r.selection?.meanRewardChosen ?? null,
         meanBaseline: r.selection?.meanBaseline ?? null,
+        ...roundFacts(r.round),
       })),
     plots,
     examples,

@@ -7,6 +7,7 @@ export interface DemoOptions {
   out: string;
   quick?: boolean;
   seed: number;
+  seeds?: number;
   evalPassages?: number;
   rlPassages?: number;
   rounds?: number;
@@ -25,18 +26,55 @@ export function registerDemo(program: Command): void {
     .option("--out <dir>", "demo folder", "runs/demo")
     .option("--quick", "a few passages, one short round: checks the mechanics in minutes (not the effect)")
     .option("--seed <n>", "sampling and training seed", parseNonNegativeInt, 0)
+    .option(
+      "--seeds <n>",
+      "run the whole demo for n seeds (--seed, --seed + 1, …) into --out/seed-N/, then a combined report " +
+        "(per-passage accuracy averaged over seeds; n times the time)",
+      parsePositiveInt,
+    )
     .option("--eval-passages <n>", "held-out passages evaluated (default 40)", parsePositiveInt)
     .option("--rl-passages <n>", "training passages per ReST-EM round (default 32)", parsePositiveInt)
     .option("--rounds <n>", "ReST-EM rounds (default 2)", parsePositiveInt)
     .option("--k <n>", "self-edits sampled per training passage (default 4)", parsePositiveInt)
     .action(async (options: DemoOptions) => {
-      const report = await runDemoCommand(options, process.argv.slice(1).join(" "));
-      const { formatDemoInterval } = await import("../../domains/mini/demo-report.js");
+      const command = process.argv.slice(1).join(" ");
+      if ((options.seeds ?? 1) > 1) {
+        const combined = await runDemoSeeds(options, command);
+        const { formatDemoInterval, formatDifference } = await import("../../domains/mini/demo-report.js");
+        const width = Math.max(...combined.conditions.map((c) => c.label.length));
+        for (const c of combined.conditions)
+          process.stdout.write(`${c.label.padEnd(width)}  ${formatDemoInterval(c.macro)}\n`);
+        for (const c of combined.comparisons)
+          process.stdout.write(`${c.label.padEnd(width)}  ${formatDifference(c.difference)}\n`);
+        process.stdout.write(`wrote ${options.out}/report.md (seeds averaged) and seed-N/ (each seed's demo)\n`);
+        return;
+      }
+      const report = await runDemoCommand(options, command);
+      const { formatDemoInterval, formatFactRates } = await import("../../domains/mini/demo-report.js");
       const width = Math.max(...report.conditions.map((c) => c.label.length));
+      process.stdout.write(`${"condition".padEnd(width)}  ${"accuracy".padEnd(14)}  self-edit facts true / invented\n`);
       for (const c of report.conditions)
-        process.stdout.write(`${c.label.padEnd(width)}  ${formatDemoInterval(c.macro)}\n`);
+        process.stdout.write(
+          `${c.label.padEnd(width)}  ${formatDemoInterval(c.macro).padEnd(14)}  ${formatFactRates(c.selfEditFacts)}\n`,
+        );
       process.stdout.write(`wrote ${options.out}/report.md and report.html (${report.minutes.toFixed(1)} min)\n`);
     });
+}
+
+/** `--seeds n`: the whole demo per seed in out/seed-N/, then the combined report in out/. */
+export async function runDemoSeeds(options: DemoOptions, command = "seal demo") {
+  const path = await import("node:path");
+  const seeds = Array.from({ length: options.seeds ?? 1 }, (_, i) => options.seed + i);
+  const reports = [];
+  for (const seed of seeds)
+    reports.push(await runDemoCommand({ ...options, seed, out: path.join(options.out, `seed-${seed}`) }, command));
+  const { combineDemoReports, demoSeedsMarkdown } = await import("../../domains/mini/demo-seeds.js");
+  const { writeFileAtomic } = await import("../../io/atomic-file.js");
+  const { writeJsonFile } = await import("../../io/json-file.js");
+  const combined = combineDemoReports(seeds, reports);
+  writeFileAtomic(path.join(options.out, "report.md"), demoSeedsMarkdown(combined));
+  writeJsonFile(path.join(options.out, "summary.json"), combined);
+  return combined;
 }
 
 export async function runDemoCommand(options: DemoOptions, command = "seal demo") {

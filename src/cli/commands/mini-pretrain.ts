@@ -13,12 +13,24 @@ export interface MiniPretrainOptions {
 }
 
 /**
- * The shipped recipe's world: 400 pretraining people with 6 biographies each, so the ≈ 27 epochs the default steps
- * give show every fact ≈ 190 times — a 3.7 M-parameter model then memorises the facts and learns to answer
- * questions about them. (With 2000 people and 3 biographies it memorised 4% of them: it learned the formats only,
- * and no update could teach it a new fact.)
+ * The shipped recipe's world.
+ * - 400 regular pretraining people with 6 biographies each, so the default steps show every fact ≈ 80 times: a
+ *   3.7 M-parameter model then memorises most facts and learns to answer questions about them. (With 2000 people
+ *   and 3 biographies it memorised 4% of them: it learned the formats only, and no update could teach it a fact.)
+ * - 3000 demonstration-only people, each in one self-edit demonstration and nowhere else: too many to memorise,
+ *   so the only way to predict their self-edits is to copy the values from the passage in the prompt — the skill
+ *   a held-out passage needs. (With 40 such people, seen ≈ 27 times each, the model memorised their self-edits
+ *   and wrote held-out ones with invented values; RL then had little to select.)
  */
-const MINI_WORLD = { world: { pretrainPeople: 400 }, corpus: { biosPerPerson: 6 } };
+const REGULAR_PEOPLE = 400;
+const DEMONSTRATION_ONLY_PEOPLE = 3000;
+const MINI_WORLD = {
+  world: { pretrainPeople: REGULAR_PEOPLE + DEMONSTRATION_ONLY_PEOPLE },
+  corpus: {
+    biosPerPerson: 6,
+    demonstrationOnlyFraction: DEMONSTRATION_ONLY_PEOPLE / (REGULAR_PEOPLE + DEMONSTRATION_ONLY_PEOPLE),
+  },
+};
 /** --quick: a small world and a few steps, to check the mechanics in seconds (tests). */
 const QUICK_WORLD = { world: { pretrainPeople: 60, rlPeople: 8, evalPeople: 8 } };
 
@@ -31,7 +43,7 @@ export function registerMiniPretrain(group: Command): void {
     )
     .requiredOption("--out <dir>", "run folder (new or empty; with --resume, the run to continue)")
     .option("--seed <n>", "world and initialisation seed", parseNonNegativeInt, 0)
-    .option("--steps <n>", "optimizer steps (default 600)", parsePositiveInt)
+    .option("--steps <n>", "optimizer steps (default 800)", parsePositiveInt)
     .option("--tokens-per-step <n>", "tokens per optimizer step (default 8192)", parsePositiveInt)
     .option("--lr <x>", "peak learning rate, cosine decay (default 3e-3)", parsePositiveNumber)
     .option("--quick", "a 76-person world and 20 steps: checks the mechanics, not a usable model")

@@ -3,6 +3,8 @@
  * over passages with its 95% t interval), the plots, example self-edits before and after RL, as Markdown and HTML.
  */
 import { escapeXml } from "../../seal/plots.js";
+import type { DemoComparison } from "./demo-comparisons.js";
+import type { SelfEditFactRates } from "./self-edit-facts.js";
 
 export interface DemoInterval {
   mean: number | null;
@@ -21,6 +23,10 @@ export interface DemoCondition {
   /** Inner loops behind the number (0 for the base model). */
   innerLoops: number;
   run: string;
+  /** Accuracy per held-out passage (null: not graded), the numbers behind `macro`, for paired comparisons. */
+  perPassage: (number | null)[];
+  /** What the condition's self-edits state about their person's facts (null: no self-edits). */
+  selfEditFacts: SelfEditFactRates | null;
 }
 
 export interface DemoExample {
@@ -39,20 +45,34 @@ export interface DemoReport {
   minutes: number;
   settings: Record<string, unknown>;
   conditions: DemoCondition[];
-  /** Mean reward (adapted accuracy of all sampled self-edits, and of the chosen one) per ReST-EM round. */
+  /** Paired differences between conditions on the same held-out passages (macro accuracy, 95% t-interval). */
+  comparisons: DemoComparison[];
+  /**
+   * Per ReST-EM round: mean reward (adapted accuracy) of all sampled self-edits and of the chosen one per passage,
+   * and what those self-edits state about their person's facts.
+   */
   rounds: {
     round: number;
     meanRewardAll: number | null;
     meanRewardChosen: number | null;
     meanBaseline: number | null;
+    factsAll: SelfEditFactRates | null;
+    factsChosen: SelfEditFactRates | null;
   }[];
   plots: { file: string; caption: string }[];
   examples: DemoExample[];
   forgetting: { base: (number | null)[]; justEdited: (number | null)[]; finalRow: (number | null)[] } | null;
 }
 
-function pct(value: number | null): string {
+export function pct(value: number | null): string {
   return value === null ? "–" : `${(100 * value).toFixed(1)}%`;
+}
+
+/** A difference in percentage points with its interval, e.g. "+6.3 pp [+2.1, +10.5]". */
+export function formatDifference(interval: DemoInterval): string {
+  const pp = (x: number | null) => (x === null ? "–" : `${x >= 0 ? "+" : "−"}${Math.abs(100 * x).toFixed(1)}`);
+  if (interval.mean === null) return "–";
+  return `${pp(interval.mean)} pp [${pp(interval.lower)}, ${pp(interval.upper)}]`;
 }
 
 export function formatDemoInterval(interval: DemoInterval): string {
@@ -60,6 +80,11 @@ export function formatDemoInterval(interval: DemoInterval): string {
   if (interval.lower === null || interval.upper === null) return pct(interval.mean);
   const half = (interval.upper - interval.lower) / 2;
   return `${pct(interval.mean)} ± ${(100 * half).toFixed(1)}`;
+}
+
+/** "true / invented" shares of the person's facts in a condition's self-edits. */
+export function formatFactRates(rates: SelfEditFactRates | null): string {
+  return rates === null ? "–" : `${pct(rates.correct)} / ${pct(rates.wrong)}`;
 }
 
 export function demoMarkdown(report: DemoReport): string {
@@ -70,18 +95,31 @@ export function demoMarkdown(report: DemoReport): string {
       `(macro mean over passages ± 95% t-interval half-width; micro over questions). Model \`${report.model}\` ` +
       `(sha256 ${report.modelFingerprint.slice(0, 12)}…). ${report.quick ? "**--quick: mechanics only, not the effect.**" : ""}`,
     "",
-    "| condition | macro accuracy | micro accuracy | inner loops |",
-    "|---|---|---|---|",
+    "| condition | macro accuracy | micro accuracy | inner loops | facts in self-edits: true / invented |",
+    "|---|---|---|---|---|",
     ...report.conditions.map(
-      (c) => `| ${c.label} | ${formatDemoInterval(c.macro)} | ${formatDemoInterval(c.micro)} | ${c.innerLoops} |`,
+      (c) =>
+        `| ${c.label} | ${formatDemoInterval(c.macro)} | ${formatDemoInterval(c.micro)} | ${c.innerLoops} | ` +
+        `${formatFactRates(c.selfEditFacts)} |`,
     ),
+    "",
+    "The last column reads the self-edits themselves: the share of the person's six facts they state with the " +
+      "true value, and the share they state only with an invented value (another value of the same kind).",
+    "",
+    "Paired differences (same passages; mean difference of macro accuracy, 95% t-interval):",
+    "",
+    "| comparison | difference |",
+    "|---|---|",
+    ...report.comparisons.map((c) => `| ${c.label} | ${formatDifference(c.difference)} |`),
     "",
     "## ReST-EM rounds (training passages)",
     "",
-    "| round | baseline | reward, all sampled self-edits | reward, chosen self-edits |",
-    "|---|---|---|---|",
+    "| round | baseline | reward, all sampled self-edits | reward, chosen self-edits | facts true / invented, all | facts true / invented, chosen |",
+    "|---|---|---|---|---|---|",
     ...report.rounds.map(
-      (r) => `| ${r.round + 1} | ${pct(r.meanBaseline)} | ${pct(r.meanRewardAll)} | ${pct(r.meanRewardChosen)} |`,
+      (r) =>
+        `| ${r.round + 1} | ${pct(r.meanBaseline)} | ${pct(r.meanRewardAll)} | ${pct(r.meanRewardChosen)} | ` +
+        `${formatFactRates(r.factsAll)} | ${formatFactRates(r.factsChosen)} |`,
     ),
     "",
   ];
@@ -120,8 +158,12 @@ export function demoHtml(report: DemoReport): string {
   const rows = report.conditions
     .map(
       (c) =>
-        `<tr><td>${e(c.label)}</td><td>${e(formatDemoInterval(c.macro))}</td><td>${e(formatDemoInterval(c.micro))}</td><td>${c.innerLoops}</td></tr>`,
+        `<tr><td>${e(c.label)}</td><td>${e(formatDemoInterval(c.macro))}</td><td>${e(formatDemoInterval(c.micro))}</td>` +
+        `<td>${c.innerLoops}</td><td>${e(formatFactRates(c.selfEditFacts))}</td></tr>`,
     )
+    .join("\n");
+  const comparisons = report.comparisons
+    .map((c) => `<tr><td>${e(c.label)}</td><td>${e(formatDifference(c.difference))}</td></tr>`)
     .join("\n");
   const plots = report.plots
     .map(
@@ -144,8 +186,13 @@ pre{white-space:pre-wrap;font-size:12px;margin:0}table.pair td{width:50%}figure{
 <h1>SEAL-mini demo</h1>
 <p>Closed-book QA accuracy on held-out passages (macro mean over passages ± 95% interval; micro over questions).
 Model <code>${e(report.model)}</code>.${report.quick ? " <strong>--quick: mechanics only.</strong>" : ""}</p>
-<table><tr><th>condition</th><th>macro accuracy</th><th>micro accuracy</th><th>inner loops</th></tr>
+<table><tr><th>condition</th><th>macro accuracy</th><th>micro accuracy</th><th>inner loops</th>
+<th>facts in self-edits: true / invented</th></tr>
 ${rows}
+</table>
+<p>Paired differences on the same passages (95% t-interval):</p>
+<table><tr><th>comparison</th><th>difference</th></tr>
+${comparisons}
 </table>
 ${plots}
 ${examples === "" ? "" : `<h2>Self-edits before and after RL</h2>\n${examples}`}
