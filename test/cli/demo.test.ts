@@ -75,6 +75,7 @@ describe("seal mini pretrain and seal demo (--quick: mechanics)", () => {
       again.conditions.map((c) => c.macro),
       report.conditions.map((c) => c.macro),
     );
+    assert.ok(again.minutes > report.minutes, "a resumed demo adds its time to the recorded minutes");
   });
 
   it("demo --seeds 2 runs one demo per seed and averages them passage by passage", async () => {

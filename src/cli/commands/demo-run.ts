@@ -50,8 +50,10 @@ export const DEMO_SETTINGS: Readonly<DemoSettings> = {
   // The reference's LoRA (r=32, α=64, 10 epochs) on every projection at lr 3e-3: a 3.7 M-parameter model stores
   // facts in its MLPs, and q/v-only LoRA at 1e-3 left even oracle self-edits without effect (measured, README).
   innerLoop: { rank: 32, alpha: 64, targets: [...PROJECTIONS], lr: 3e-3, epochs: 10 },
-  // The reference's SFT (r=64, α=128, all projections, lr 3e-4, 2 epochs, batch 10). A stronger M-step (4 epochs
-  // at lr 1e-3, batch 4) was measured too and lowered the rewards of the next round (docs/seal-mini-demo).
+  // The reference's SFT LoRA (r=64, α=128, all projections) with a stronger M-step, on 40 passages × best of 8: the
+  // reference's lr 3e-4, 2 epochs, batch 10 (≈ 8 steps on 32 passages × best of 4) left the mean reward of the
+  // next round's samples at 15.8% → 16.0%; lr 1e-3, 3 epochs, batch 4 took it from 16.4% to 19.7% (measured,
+  // docs/seal-mini-demo/earlier/v2-reference-sft and the shipped report).
   sft: { rank: 64, alpha: 128, lr: 1e-3, epochs: 3, batch: 1, gradAccum: 4 },
   continual: { runs: 2, sequenceLength: 4 },
   seed: 0,
@@ -90,6 +92,20 @@ export interface DemoRequest {
 }
 
 const hasRun = (dir: string) => fs.existsSync(path.join(dir, "run.json"));
+
+/**
+ * Minutes already recorded by an earlier invocation of the demo in `out` (0 if none): a resumed demo reports the
+ * time of every invocation that finished it, not just the last one. (Time spent by an invocation that crashed
+ * before writing its summary is not known and not counted.)
+ */
+function previousMinutes(out: string): number {
+  try {
+    const summary = JSON.parse(fs.readFileSync(path.join(out, "summary.json"), "utf8")) as { minutes?: unknown };
+    return typeof summary.minutes === "number" && Number.isFinite(summary.minutes) ? summary.minutes : 0;
+  } catch {
+    return 0;
+  }
+}
 
 export async function runDemo(request: DemoRequest): Promise<DemoReport> {
   const started = performance.now();
@@ -343,7 +359,7 @@ export async function runDemo(request: DemoRequest): Promise<DemoReport> {
     model,
     modelFingerprint: fingerprintModelFolder(model).sha256,
     machine: `${cpus.length} × ${cpus[0]?.model.trim() ?? "CPU"}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB`,
-    minutes: (performance.now() - started) / 60000,
+    minutes: previousMinutes(out) + (performance.now() - started) / 60000,
     settings: { ...s },
     conditions,
     comparisons: demoComparisons(conditions),

@@ -33,9 +33,9 @@ export function registerDemo(program: Command): void {
       parsePositiveInt,
     )
     .option("--eval-passages <n>", "held-out passages evaluated (default 40)", parsePositiveInt)
-    .option("--rl-passages <n>", "training passages per ReST-EM round (default 32)", parsePositiveInt)
+    .option("--rl-passages <n>", "training passages per ReST-EM round (default 40)", parsePositiveInt)
     .option("--rounds <n>", "ReST-EM rounds (default 2)", parsePositiveInt)
-    .option("--k <n>", "self-edits sampled per training passage (default 4)", parsePositiveInt)
+    .option("--k <n>", "self-edits sampled per training passage (default 8)", parsePositiveInt)
     .action(async (options: DemoOptions) => {
       const command = process.argv.slice(1).join(" ");
       if ((options.seeds ?? 1) > 1) {

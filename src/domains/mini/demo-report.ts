@@ -42,6 +42,7 @@ export interface DemoReport {
   model: string;
   modelFingerprint: string;
   machine: string;
+  /** Minutes of every invocation that built the demo (a resumed demo adds its time to the recorded one). */
   minutes: number;
   settings: Record<string, unknown>;
   conditions: DemoCondition[];
