@@ -6,6 +6,7 @@ import { buildPretrainCorpus, type CorpusDocument } from "../../../src/domains/m
 import { DEMONSTRATION_QUALITIES, type DemonstrationQuality } from "../../../src/domains/mini/demonstrations.js";
 import { passageOf } from "../../../src/domains/mini/held-out.js";
 import { assertNoLeakage, findHeldOutNames } from "../../../src/domains/mini/leakage.js";
+import { mentionsValue } from "../../../src/domains/mini/self-edit-facts.js";
 import { questionTemplates, renderNamed } from "../../../src/domains/mini/templates.js";
 import { generateWorld, peopleIn } from "../../../src/domains/mini/world.js";
 
@@ -13,12 +14,6 @@ const world = generateWorld();
 const corpus = buildPretrainCorpus(world);
 const texts = corpus.map((doc) => doc.text);
 const heldOut = world.people.filter((p) => p.split !== "pretrain");
-
-/** Whether `value` occurs in `text` as whole words. */
-function mentions(text: string, value: string): boolean {
-  const escaped = value.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-  return new RegExp(`(?<![\\p{L}\\p{N}])${escaped}(?![\\p{L}\\p{N}])`, "u").test(text);
-}
 
 function ofKind(kind: CorpusDocument["kind"]): CorpusDocument[] {
   return corpus.filter((doc) => doc.kind === kind);
@@ -54,7 +49,7 @@ describe("pretraining corpus", () => {
       const about = world.people[doc.personId!];
       assert.equal(about.split, "pretrain");
       assert.ok(doc.text.includes(about.name));
-      const stated = ATTRIBUTES.filter((a) => mentions(doc.text, about.attributes[a])).length;
+      const stated = ATTRIBUTES.filter((a) => mentionsValue(doc.text, about.attributes[a])).length;
       assert.equal(stated, doc.kind === "qa" ? 1 : ATTRIBUTES.length, doc.text);
     }
   });
@@ -86,7 +81,7 @@ describe("pretraining corpus", () => {
     assert.equal(only.length, pretrain - regular);
     for (const [id] of only) {
       const name = world.people[id].name;
-      assert.equal(texts.filter((text) => text.includes(name) && mentions(text, name)).length, 1, name);
+      assert.equal(texts.filter((text) => text.includes(name) && mentionsValue(text, name)).length, 1, name);
     }
     const custom = buildPretrainCorpus(world, {
       demonstrationOnlyFraction: 0,
@@ -160,7 +155,7 @@ describe("pretraining corpus", () => {
       assert.ok(prompt.includes(`Passage:\n${person.name}\n`));
       const lines = completion.split("\n");
       const values = ATTRIBUTES.map((a) => person.attributes[a]);
-      const stated = values.filter((v) => mentions(completion, v)).length;
+      const stated = values.filter((v) => mentionsValue(completion, v)).length;
       const quality = doc.quality!;
       seen.add(quality);
       if (quality === "complete") assert.equal(stated, ATTRIBUTES.length);
