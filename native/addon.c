@@ -437,7 +437,8 @@ static napi_value js_set_threads(napi_env env, napi_callback_info info) {
   Args a;
   if (!load_args(&a, env, info, 1, "setThreads")) return NULL;
   int64_t n = dim(&a, 0, "threads");
-  if (!a.failed && n < 1) fail(&a, "ERR_SEAL_DIM", "setThreads: need at least one thread");
+  // libgomp crashes on absurd counts (65536 segfaulted in GOMP_parallel); the TS layer bounds them by the CPUs
+  if (!a.failed && (n < 1 || n > 4096)) fail(&a, "ERR_SEAL_DIM", "setThreads: need 1 to 4096 threads");
   if (a.failed) return NULL;
   openblas_set_num_threads((int)n);
 #ifdef _OPENMP

@@ -1,8 +1,9 @@
 /** Entry point of the `seal` binary: run the command, report failures as `seal: <message>`, exit 1. */
-import { createProgram } from "./program.js";
-
 export async function main(argv: string[]): Promise<void> {
   try {
+    // imported here so that a failure while loading (the native addon refusing its thread settings, say) is
+    // reported like any other error instead of as an uncaught stack
+    const { createProgram } = await import("./program.js");
     await createProgram().parseAsync(argv);
   } catch (error) {
     const debug = process.env.SEAL_DEBUG === "1";

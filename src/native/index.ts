@@ -11,6 +11,7 @@ import { createRequire } from "node:module";
 import { cpus } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { resolveThreadSettings } from "./threads.js";
 
 export interface NativeKernels {
   /** Row-major C = alpha·op(A)·op(B) + beta·C, op = transpose when the flag is set (cblas_sgemm). */
@@ -170,9 +171,10 @@ function loadNative(): NativeKernels {
     const core = chooseOpenBlasCoreType(flags, amd);
     if (core) process.env.OPENBLAS_CORETYPE = core;
   }
-  const threads = String(Math.max(1, Number(process.env.SEAL_THREADS) || cpus().length));
-  process.env.OMP_NUM_THREADS ??= threads;
-  process.env.OPENBLAS_NUM_THREADS ??= threads;
+  const threads = String(resolveThreadSettings(process.env, cpus().length).threads);
+  // an empty value is unset to us, so it is to the libraries too
+  if (!process.env.OMP_NUM_THREADS?.trim()) process.env.OMP_NUM_THREADS = threads;
+  if (!process.env.OPENBLAS_NUM_THREADS?.trim()) process.env.OPENBLAS_NUM_THREADS = threads;
   // Idle OpenMP threads spin ~300k iterations by default before sleeping; when another process shares the cores
   // that spinning starves the working thread (a 16× slowdown was seen). A short spin keeps launches fast
   // (measured: LoRA step 4.7 s vs 5.1 s default; fully passive waiting costs 6.8 s).
