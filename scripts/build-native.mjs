@@ -37,8 +37,17 @@ const command = existsSync(bundled) ? [process.execPath, bundled] : ["node-gyp"]
 const prefix = join(dirname(process.execPath), "..");
 const localHeaders = existsSync(join(prefix, "include", "node", "node_api.h"));
 const nodedirArg = !process.env.npm_config_nodedir && localHeaders ? [`--nodedir=${prefix}`] : [];
-const result = spawnSync(command[0], [...command.slice(1), "rebuild", ...nodedirArg], { cwd: root, stdio: "inherit" });
+// node-gyp prints ~60 lines of "gyp info" on success; keep them for a failure (or SEAL_VERBOSE_BUILD=1).
+const verbose = process.env.SEAL_VERBOSE_BUILD === "1";
+const result = spawnSync(command[0], [...command.slice(1), "rebuild", ...nodedirArg], {
+  cwd: root,
+  stdio: verbose ? "inherit" : ["ignore", "pipe", "pipe"],
+  encoding: "utf8",
+  maxBuffer: 64 * 1024 * 1024,
+});
 if (result.status !== 0) {
-  console.error("seal: building the native addon failed (see the compiler output above).");
+  if (!verbose) process.stderr.write(`${result.stdout ?? ""}${result.stderr ?? ""}`);
+  console.error(`seal: building the native addon failed (${result.error?.message ?? "see the compiler output above"}).`);
   process.exit(result.status ?? 1);
 }
+console.log("seal: built the native addon (build/Release/seal_native.node)");

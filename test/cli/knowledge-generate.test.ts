@@ -8,14 +8,14 @@ import path from "node:path";
 import { test } from "node:test";
 import { type Passage, readSelfEditFile } from "../../src/domains/knowledge/data.js";
 import { buildSelfEditPrompt } from "../../src/domains/knowledge/prompts.js";
-import { REPO_ROOT } from "../io/fixtures.js";
+import { knowledgeDataPath } from "../domains/knowledge/shared-data.js";
 import { createTinyModel, seal, sealResult } from "./cli-fixtures.js";
 
 const { root, model } = createTinyModel("seal-cli-knowledge-generate-");
 
 /** The first 3 passages of the reference's squad_val.json when it is here, else 3 made-up ones. */
 function passages(): Passage[] {
-  const reference = path.join(REPO_ROOT, "../shared/data/seal-reference/knowledge-incorporation/data/squad_val.json");
+  const reference = knowledgeDataPath("squad_val.json");
   if (fs.existsSync(reference)) return (JSON.parse(fs.readFileSync(reference, "utf8")) as Passage[]).slice(0, 3);
   return [0, 1, 2].map((i) => ({
     title: `Topic ${i}`,

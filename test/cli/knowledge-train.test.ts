@@ -11,7 +11,7 @@ import { readSelfEditFile, readSftJsonl } from "../../src/domains/knowledge/data
 import type { EvaluationRecord } from "../../src/domains/knowledge/evaluation-records.js";
 import { loadModel } from "../../src/io/model-files.js";
 import { fingerprintModelFolder } from "../../src/seal/fingerprint.js";
-import { knowledgeDataPath } from "../domains/knowledge/shared-data.js";
+import { knowledgeDataMissing, knowledgeDataPath } from "../domains/knowledge/shared-data.js";
 import { createTinyModel, parseJsonl, seal, sealResult } from "./cli-fixtures.js";
 
 const { root, model } = createTinyModel("seal-cli-train-");
@@ -245,7 +245,9 @@ describe("seal knowledge train", () => {
     }
   });
 
-  it("--sft-data runs only SFT + merge on given rows (the reference's EM_SFT format)", async () => {
+  it("--sft-data runs only SFT + merge on given rows (the reference's EM_SFT format)", {
+    skip: knowledgeDataMissing,
+  }, async () => {
     const source = knowledgeDataPath("synthetic_data", "EM_SFT", "sft_best1of5_iter0.jsonl");
     const rows = fs.readFileSync(source, "utf8").split("\n").filter(Boolean).slice(0, 2);
     const file = path.join(root, "sft.jsonl");

@@ -43,14 +43,16 @@ const SCRIPT = path.join(repoRoot(), "test", "reference", "hf_decoder_reference.
 
 /** Why the reference cannot run here, or null when it can (checked once, without importing torch). */
 function referenceUnavailable(): string | null {
-  if (!fs.existsSync(PYTHON)) return `${PYTHON} not found (the PyTorch reference needs it with torch and numpy)`;
+  const install = "on Debian/Ubuntu: apt-get install python3-torch python3-numpy";
+  if (!fs.existsSync(PYTHON))
+    return `${PYTHON} not found (the PyTorch reference needs it with torch and numpy; ${install})`;
   const probe = spawnSync(
     PYTHON,
     ["-c", "import importlib.util as u, sys; sys.exit(0 if u.find_spec('torch') and u.find_spec('numpy') else 3)"],
     { encoding: "utf8", timeout: 60_000 },
   );
   if (probe.error) return `${PYTHON} could not be run: ${probe.error.message}`;
-  if (probe.status !== 0) return `${PYTHON} has no torch and numpy (the PyTorch reference needs both)`;
+  if (probe.status !== 0) return `${PYTHON} has no torch and numpy (the PyTorch reference needs both; ${install})`;
   if (!fs.existsSync(SCRIPT)) return `${SCRIPT} is missing`;
   return null;
 }

@@ -129,7 +129,7 @@ export function runMiniPretrain(request: MiniPretrainRequest): MiniPretrainSumma
 
     writeFileAtomic(
       path.join(outDir, "pretrain_log.jsonl"),
-      result.log.map((e) => JSON.stringify(e)).join("\n") + "\n",
+      `${result.log.map((e) => JSON.stringify(e)).join("\n")}\n`,
     );
     writeFileAtomic(path.join(outDir, "loss.svg"), lossChart(result.log));
     const last = result.log[result.log.length - 1];

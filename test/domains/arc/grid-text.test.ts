@@ -79,7 +79,9 @@ test("numpy text equals numpy's own str() (skipped without python3 + numpy)", (t
     "import json,sys\nimport numpy as np\nprint(json.dumps([str(np.array(g)) for g in json.load(sys.stdin)]))";
   const run = spawnSync("python3", ["-c", script], { input: JSON.stringify(grids), encoding: "utf8" });
   if (run.error || run.status !== 0) {
-    t.skip(`python3 with numpy unavailable: ${run.error?.message ?? run.stderr.trim().split("\n").pop()}`);
+    t.skip(
+      `python3 with numpy unavailable (apt-get install python3-numpy): ${run.error?.message ?? run.stderr.trim().split("\n").pop()}`,
+    );
     return;
   }
   const expected = JSON.parse(run.stdout) as string[];

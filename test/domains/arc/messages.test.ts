@@ -1,9 +1,7 @@
 import assert from "node:assert/strict";
 import crypto from "node:crypto";
 import fs from "node:fs";
-import path from "node:path";
 import { test } from "node:test";
-import { fileURLToPath } from "node:url";
 import type { Example } from "../../../src/domains/arc/grid.js";
 import {
   SELF_EDIT_INSTRUCTION,
@@ -14,14 +12,9 @@ import {
   tttPromptMessages,
   tttTrainingMessages,
 } from "../../../src/domains/arc/messages.js";
+import { arcDataMissing, arcDataPath } from "./shared-data.js";
 
-/** Compiled tests live in dist/test/domains/arc, four levels below the repository root. */
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..", "..", "..");
-const trainingSubset = path.join(
-  repoRoot,
-  "..",
-  "shared/data/seal-reference/few-shot/data/arc-agi_training_challenges_filtered_1B_training_set.json",
-);
+const trainingSubset = arcDataPath("arc-agi_training_challenges_filtered_1B_training_set.json");
 
 const sha256 = (text: string): string => crypto.createHash("sha256").update(text, "utf8").digest("hex");
 
@@ -105,7 +98,7 @@ function readTrainingSubset(): [string, RawTask][] | null {
 
 test("self-edit prompts of the 12 training-subset tasks match the reference's get_prompt (hash)", (t) => {
   const tasks = readTrainingSubset();
-  if (tasks === null) return t.skip(`no ${trainingSubset}`);
+  if (tasks === null) return t.skip(arcDataMissing || `no ${trainingSubset}`);
   assert.equal(tasks.length, 12);
   const all = tasks.map(([, task]) => selfEditPrompt(task.train)).join("");
   // Computed with the reference's prompt strings, its get_prompt layout and Python, over the tasks in id order.
@@ -114,7 +107,7 @@ test("self-edit prompts of the 12 training-subset tasks match the reference's ge
 
 test("TTT messages of the training subset match numpy-formatted reference messages (hash)", (t) => {
   const tasks = readTrainingSubset();
-  if (tasks === null) return t.skip(`no ${trainingSubset}`);
+  if (tasks === null) return t.skip(arcDataMissing || `no ${trainingSubset}`);
   const parts: string[] = [];
   for (const [, task] of tasks) {
     // Pseudo-test = the first train pair, demos = the rest (one leave-one-out TTT example).

@@ -1,14 +1,14 @@
 import fs from "node:fs";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { readArcTasks } from "../../../src/domains/arc/data.js";
 import type { ArcTask } from "../../../src/domains/arc/grid.js";
-
-/** The repository root: compiled tests live in dist/test/domains/arc, four levels below it. */
-export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..", "..", "..");
+import { missingSharedData, sharedDir } from "../../shared-data.js";
 
 /** The reference's ARC data folder (Kaggle format) in ../shared/data beside the clone. */
-export const arcDataDir = path.join(repoRoot, "..", "shared", "data", "seal-reference", "few-shot", "data");
+export const arcDataDir = path.join(sharedDir, "data", "seal-reference", "few-shot", "data");
+
+/** Skip reason for tests that read the reference's ARC data (false when it is there). */
+export const arcDataMissing = missingSharedData(arcDataDir, "the reference's ARC data");
 
 export function arcDataPath(name: string): string {
   return path.join(arcDataDir, name);

@@ -16,7 +16,7 @@ import {
   type SelfEditPromptStyle,
 } from "../../../src/domains/knowledge/prompts.js";
 import { tempDir } from "../../io/fixtures.js";
-import { exists, knowledgeDataPath } from "./shared-data.js";
+import { exists, knowledgeDataMissing, knowledgeDataPath } from "./shared-data.js";
 
 const implicationsFiles = [
   ["eval", "base_val.json"],
@@ -27,7 +27,9 @@ const implicationsFiles = [
   ["train", "iter1_train.json"],
 ];
 
-test("implications prompt rebuilds every stored prompt of the shared synthetic files byte for byte", () => {
+test("implications prompt rebuilds every stored prompt of the shared synthetic files byte for byte", {
+  skip: knowledgeDataMissing,
+}, () => {
   let checked = 0;
   for (const parts of implicationsFiles) {
     for (const [index, record] of readSelfEditFile(knowledgeDataPath("synthetic_data", ...parts)).entries()) {
@@ -42,7 +44,9 @@ test("implications prompt rebuilds every stored prompt of the shared synthetic f
   assert.equal(checked, 200 + 200 + 250 + 200 + 100 + 50);
 });
 
-test("EM_SFT rows carry the iter0 generation prompts, rebuilt by the implications style", () => {
+test("EM_SFT rows carry the iter0 generation prompts, rebuilt by the implications style", {
+  skip: knowledgeDataMissing,
+}, () => {
   const train = readSelfEditFile(knowledgeDataPath("synthetic_data", "train", "iter0_train.json"));
   const prompts = new Set(train.map((record) => buildSelfEditPrompt("implications", record.title, record.context)));
   const rows = readSftJsonl(knowledgeDataPath("synthetic_data", "EM_SFT", "sft_best1of5_iter0.jsonl"));
@@ -60,7 +64,9 @@ const alternatePromptDigests: Partial<Record<SelfEditPromptStyle, string>> = {
   "self-qa": "1477e49f2476b2c5efd23f4737bf26c70c7a36f490ec80a108ef1cb5b6482ffa",
 };
 
-test("alternate prompt styles reproduce the reference's stored prompts (digest over base_val's 200 articles)", () => {
+test("alternate prompt styles reproduce the reference's stored prompts (digest over base_val's 200 articles)", {
+  skip: knowledgeDataMissing,
+}, () => {
   const base = readSelfEditFile(knowledgeDataPath("synthetic_data", "eval", "base_val.json"));
   for (const [style, digest] of Object.entries(alternatePromptDigests)) {
     const joined = base
@@ -70,7 +76,9 @@ test("alternate prompt styles reproduce the reference's stored prompts (digest o
   }
 });
 
-test("alternate prompt files, where present in shared data, are rebuilt record by record", (t) => {
+test("alternate prompt files, where present in shared data, are rebuilt record by record", {
+  skip: knowledgeDataMissing,
+}, (t) => {
   let found = 0;
   for (const style of SELF_EDIT_PROMPT_STYLES) {
     const tag = SELF_EDIT_STYLE_FILE_TAGS[style];

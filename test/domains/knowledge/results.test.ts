@@ -3,7 +3,6 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { test } from "node:test";
-import { fileURLToPath } from "node:url";
 import {
   parseQueryServerResult,
   readContinualResult,
@@ -14,10 +13,9 @@ import {
   summarizeQueryServerResult,
   toPercent2,
 } from "../../../src/domains/knowledge/results.js";
+import { knowledgeResultsDir, knowledgeResultsMissing } from "./shared-data.js";
 
-// dist/test/domains/knowledge → repository root is 4 levels up.
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..", "..", "..");
-const resultsDir = path.join(repoRoot, "..", "shared", "data", "seal-reference", "knowledge-incorporation", "results");
+const resultsDir = knowledgeResultsDir;
 const evalFile = (name: string) => path.join(resultsDir, "query_server", "eval", `${name}.json`);
 
 const close = (actual: number, expected: number, tolerance: number) =>
@@ -31,7 +29,9 @@ const golden: [string, { baseline: number; adapter: number; microBaseline?: numb
 ];
 
 for (const [name, expected] of golden) {
-  test(`query_server ${name}.json: macro accuracy recomputed from verdicts = ${expected.baseline} → ${expected.adapter}`, () => {
+  test(`query_server ${name}.json: macro accuracy recomputed from verdicts = ${expected.baseline} → ${expected.adapter}`, {
+    skip: knowledgeResultsMissing,
+  }, () => {
     const summary = summarizeQueryServerResult(readQueryServerResult(evalFile(name)));
     assert.equal(summary.articles, 200);
     assert.equal(summary.verdicts, 974);
@@ -50,7 +50,7 @@ for (const [name, expected] of golden) {
   });
 }
 
-test("query_server micro accuracies (pooled verdicts)", () => {
+test("query_server micro accuracies (pooled verdicts)", { skip: knowledgeResultsMissing }, () => {
   const micro = (name: string) => summarizeQueryServerResult(readQueryServerResult(evalFile(name))).micro;
   const iter2 = micro("iter2");
   assert.deepEqual([toPercent2(iter2.baseline), toPercent2(iter2.adapter)], [33.26, 46.71]);
@@ -60,7 +60,7 @@ test("query_server micro accuracies (pooled verdicts)", () => {
   assert.deepEqual([toPercent2(naive.baseline), toPercent2(naive.adapter)], [31.72, 33.57]);
 });
 
-test("cpt_iter2.json: micro accuracy from server_reply = 33.26 → 43.84", () => {
+test("cpt_iter2.json: micro accuracy from server_reply = 33.26 → 43.84", { skip: knowledgeResultsMissing }, () => {
   const result = readCptResult(path.join(resultsDir, "cpt", "cpt_iter2.json"));
   const summary = summarizeCptResult(result);
   assert.equal(summary.questions, 974);
@@ -75,7 +75,7 @@ test("cpt_iter2.json: micro accuracy from server_reply = 33.26 → 43.84", () =>
   assert.equal(Object.keys(result.per_article).length, 47);
 });
 
-test("continual overall_results.json: base row, diagonal, forgetting curve", () => {
+test("continual overall_results.json: base row, diagonal, forgetting curve", { skip: knowledgeResultsMissing }, () => {
   const summary = summarizeContinualResult(
     readContinualResult(path.join(resultsDir, "continual_self_edits", "overall_results.json")),
   );
@@ -155,7 +155,7 @@ test("macro averages repetitions inside a completion and completions inside an a
   assert.equal(summary.macro.baseline, (0.25 / 2 + 1) / 2);
 });
 
-test("invalid files are rejected naming the file and field", () => {
+test("invalid files are rejected naming the file and field", { skip: knowledgeResultsMissing }, () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "seal-results-"));
   const file = path.join(dir, "broken.json");
   const original = JSON.parse(fs.readFileSync(evalFile("naive"), "utf8"));
