@@ -47,7 +47,9 @@ const result = spawnSync(command[0], [...command.slice(1), "rebuild", ...nodedir
 });
 if (result.status !== 0) {
   if (!verbose) process.stderr.write(`${result.stdout ?? ""}${result.stderr ?? ""}`);
-  console.error(`seal: building the native addon failed (${result.error?.message ?? "see the compiler output above"}).`);
+  console.error(
+    `seal: building the native addon failed (${result.error?.message ?? "see the compiler output above"}).`,
+  );
   process.exit(result.status ?? 1);
 }
 console.log("seal: built the native addon (build/Release/seal_native.node)");
