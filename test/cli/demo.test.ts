@@ -67,7 +67,11 @@ describe("seal mini pretrain and seal demo (--quick: mechanics)", () => {
     assert.ok(report.forgetting !== null);
     const markdown = fs.readFileSync(path.join(out, "report.md"), "utf8");
     assert.match(markdown, /\| SEAL after ReST-EM round 1 \|/);
-    assert.match(fs.readFileSync(path.join(out, "report.html"), "utf8"), /<table>/);
+    const html = fs.readFileSync(path.join(out, "report.html"), "utf8");
+    assert.match(html, /<table>/);
+    // self-contained: both plots inlined as SVG elements, nothing linked that a moved page would lose
+    assert.equal(html.match(/<figure><svg role="img"/g)?.length, 2);
+    assert.doesNotMatch(html, /<img |<\?xml/);
     for (const file of ["rewards.svg", "forgetting.svg", "summary.json"])
       assert.ok(fs.existsSync(path.join(out, file)), file);
     const again = await runDemoCommand({ model, out, quick: true, seed: 0 });

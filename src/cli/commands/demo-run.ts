@@ -125,7 +125,11 @@ export async function runDemo(request: DemoRequest): Promise<DemoReport> {
   // (0) the world the model was pretrained on
   const info = readMiniModelInfo(model);
   const worldDir = path.join(out, "world");
-  log(`demo: regenerating the SEAL-mini world (seed ${info.seed}) in ${worldDir}`);
+  // the world is the one the model was pretrained on, so its seed comes from the model, never from --seed
+  log(
+    `demo: regenerating the SEAL-mini world in ${worldDir} (world seed ${info.seed}, fixed by the model that was ` +
+      `pretrained on it; --seed ${s.seed} seeds the demo's sampling and training)`,
+  );
   const { world } = writeMiniWorld(worldDir, { ...info.world, world: { seed: info.seed, ...info.world.world } });
   const worldTokenizer = fs.readFileSync(path.join(worldDir, "tokenizer", "tokenizer.json"), "utf8");
   if (worldTokenizer !== fs.readFileSync(path.join(model, "tokenizer.json"), "utf8"))
@@ -380,7 +384,11 @@ export async function runDemo(request: DemoRequest): Promise<DemoReport> {
   const { writeFileAtomic } = await import("../../io/atomic-file.js");
   const { writeJsonFile } = await import("../../io/json-file.js");
   writeFileAtomic(path.join(out, "report.md"), demoMarkdown(report));
-  writeFileAtomic(path.join(out, "report.html"), demoHtml(report));
+  // the plots are inlined, so the page still shows them when moved without its sibling SVG files
+  writeFileAtomic(
+    path.join(out, "report.html"),
+    demoHtml(report, (file) => fs.readFileSync(path.join(out, file), "utf8")),
+  );
   writeJsonFile(path.join(out, "summary.json"), report);
   return report;
 }

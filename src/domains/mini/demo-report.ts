@@ -154,7 +154,14 @@ export function demoMarkdown(report: DemoReport): string {
   return lines.join("\n");
 }
 
-export function demoHtml(report: DemoReport): string {
+/** An SVG document as an element inside HTML: no XML prolog, labelled for screen readers. */
+function inlineSvg(svg: string, caption: string): string {
+  const element = svg.replace(/^\s*<\?xml[^>]*\?>\s*/, "").trim();
+  return element.replace(/^<svg\b/, `<svg role="img" aria-label="${escapeXml(caption)}"`);
+}
+
+/** The report as one self-contained page; readPlot gives each plot's SVG text (inlined, not linked). */
+export function demoHtml(report: DemoReport, readPlot: (file: string) => string): string {
   const e = escapeXml;
   const rows = report.conditions
     .map(
@@ -167,9 +174,7 @@ export function demoHtml(report: DemoReport): string {
     .map((c) => `<tr><td>${e(c.label)}</td><td>${e(formatDifference(c.difference))}</td></tr>`)
     .join("\n");
   const plots = report.plots
-    .map(
-      (p) => `<figure><img src="${e(p.file)}" alt="${e(p.caption)}"><figcaption>${e(p.caption)}</figcaption></figure>`,
-    )
+    .map((p) => `<figure>${inlineSvg(readPlot(p.file), p.caption)}<figcaption>${e(p.caption)}</figcaption></figure>`)
     .join("\n");
   const examples = report.examples
     .map(
