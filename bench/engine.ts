@@ -19,6 +19,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Command } from "commander";
+import { coreTypeNote, runDoctor } from "../src/cli/commands/doctor.js";
 import { projectionShape } from "../src/engine/config.js";
 import { KvCache } from "../src/engine/kv-cache.js";
 import { createLoraAdapter } from "../src/engine/lora.js";
@@ -238,7 +239,7 @@ function runPhase(phase: Exclude<Phase, "limits">, options: Options): Record<str
   };
 }
 
-function main(): void {
+async function main(): Promise<void> {
   const program = new Command()
     .name("bench")
     .description("Engine throughput against this machine's measured sgemm peak and memory bandwidth")
@@ -267,13 +268,13 @@ function main(): void {
     saveModel(temporary, { config, weights: createRandomModel(config, 0) });
   }
   try {
-    runAll(opts, modelDir);
+    await runAll(opts, modelDir);
   } finally {
     if (temporary) rmSync(temporary, { recursive: true, force: true });
   }
 }
 
-function runAll(opts: RunOptions, modelDir: string): void {
+async function runAll(opts: RunOptions, modelDir: string): Promise<void> {
   const results: Record<string, Record<string, number>> = {};
   let peerVersion: string | null = null;
   let peerUnavailable: string | null = null;
@@ -308,6 +309,8 @@ function runAll(opts: RunOptions, modelDir: string): void {
     }
   }
   const { sgemm_gflops, mem_read_gbs } = results.limits;
+  // a core type preset that leaves AVX-512 unused is honoured, and said once, with what it costs here
+  const coreTypeCost = (await runDoctor()).coreTypeCost;
   const train = results.train;
   const prefill = results.prefill;
   const summary = {
@@ -340,6 +343,10 @@ function runAll(opts: RunOptions, modelDir: string): void {
     peak_rss_mb_decode: results.decode.peak_rss_mb,
     peak_rss_mb_decode16: results.decode16.peak_rss_mb,
     blas: native.info().blasConfig,
+    openblas_coretype_preset: coreTypeCost?.preset ?? null,
+    sgemm_gflops_preset_core: coreTypeCost?.presetSpeed.gflops ?? null,
+    sgemm_gflops_faster_core: coreTypeCost?.fasterSpeed?.gflops ?? null,
+    faster_core: coreTypeCost?.faster ?? null,
   };
   const workloads: Workload[] = ["train", "prefill", "decode", "decode16"];
   const peerThreads = workloads.map((w) => peer[w]?.threads).find((t) => t !== undefined) ?? null;
@@ -369,6 +376,8 @@ function runAll(opts: RunOptions, modelDir: string): void {
   console.log(
     `machine: sgemm ${sgemm_gflops.toFixed(1)} GFLOP/s (3072²), memory read ${mem_read_gbs.toFixed(1)} GB/s (1 GB)`,
   );
+  const note = coreTypeNote(coreTypeCost);
+  if (note !== null) console.log(note);
   row(
     `LoRA train r${opts.rank} q,v seq ${opts.seq}`,
     summary.train_tokens_per_s,
@@ -427,4 +436,4 @@ function runAll(opts: RunOptions, modelDir: string): void {
     );
 }
 
-main();
+await main();

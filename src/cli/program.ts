@@ -8,6 +8,7 @@ import { registerAdapterCommands } from "./commands/adapter.js";
 import { registerArcCommands } from "./commands/arc.js";
 import { registerDataCommands } from "./commands/data.js";
 import { registerDemo } from "./commands/demo.js";
+import { registerDoctor } from "./commands/doctor.js";
 import { registerGenerate } from "./commands/generate.js";
 import { registerKnowledgeCommands } from "./commands/knowledge.js";
 import { registerMiniCommands } from "./commands/mini.js";
@@ -26,6 +27,7 @@ export const COMMAND_GROUPS: CommandGroup[] = [
   registerArcCommands,
   registerMiniCommands,
   registerDataCommands,
+  registerDoctor,
 ];
 
 /** The package version, read from package.json (dist/src/cli/ → package root). */

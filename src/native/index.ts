@@ -6,12 +6,15 @@
  * core type on a CPU without AVX-512 crashes, so it is chosen from /proc/cpuinfo, never hard-coded, and a
  * user's own OPENBLAS_CORETYPE always wins.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import { cpus } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { chooseOpenBlasCoreType, readCpuInfo } from "./cpu.js";
 import { resolveThreadSettings } from "./threads.js";
+
+export { chooseOpenBlasCoreType } from "./cpu.js";
 
 export interface NativeKernels {
   /** Row-major C = alpha·op(A)·op(B) + beta·C, op = transpose when the flag is set (cblas_sgemm). */
@@ -143,30 +146,11 @@ export interface NativeKernels {
   info(): { blasCore: string; blasConfig: string; blasThreads: number; kernelThreads: number };
 }
 
-/** The OpenBLAS core type to force on this CPU, or null to let OpenBLAS decide. */
-export function chooseOpenBlasCoreType(cpuFlags: Set<string>, vendorIsAmd: boolean): string | null {
-  const avx512 = ["avx512f", "avx512bw", "avx512vl", "avx512dq", "avx512cd"].every((f) => cpuFlags.has(f));
-  if (!avx512) return null;
-  // OpenBLAS detects Intel AVX-512 parts itself; it is AMD (Zen 4/5) that 0.3.21 misses.
-  if (!vendorIsAmd) return null;
-  return cpuFlags.has("avx512_bf16") ? "COOPERLAKE" : "SKYLAKEX";
-}
-
-function readCpuInfo(): { flags: Set<string>; amd: boolean } {
-  try {
-    const text = readFileSync("/proc/cpuinfo", "utf8");
-    const flagsLine = text.split("\n").find((line) => line.startsWith("flags"));
-    return {
-      flags: new Set(flagsLine ? flagsLine.split(":")[1].trim().split(/\s+/) : []),
-      amd: /vendor_id\s*:\s*AuthenticAMD/.test(text),
-    };
-  } catch {
-    return { flags: new Set(), amd: false };
-  }
-}
+/** OPENBLAS_CORETYPE as this process found it, before seal chose one: a preset from the user or the machine. */
+export const presetOpenBlasCoreType: string | undefined = process.env.OPENBLAS_CORETYPE?.trim() || undefined;
 
 function loadNative(): NativeKernels {
-  if (!process.env.OPENBLAS_CORETYPE) {
+  if (!presetOpenBlasCoreType) {
     const { flags, amd } = readCpuInfo();
     const core = chooseOpenBlasCoreType(flags, amd);
     if (core) process.env.OPENBLAS_CORETYPE = core;
