@@ -1,5 +1,6 @@
 /** `seal demo`: the whole SEAL experiment on the SEAL-mini world (see demo-run.ts). */
 import type { Command } from "commander";
+import { checkOutputFolder } from "../../io/output-path.js";
 import { parseNonNegativeInt, parsePositiveInt } from "../options.js";
 
 export interface DemoOptions {
@@ -37,6 +38,7 @@ export function registerDemo(program: Command): void {
     .option("--rounds <n>", "ReST-EM rounds (default 2)", parsePositiveInt)
     .option("--k <n>", "self-edits sampled per training passage (default 8)", parsePositiveInt)
     .action(async (options: DemoOptions) => {
+      checkOutputFolder(options.out);
       const command = process.argv.slice(1).join(" ");
       if ((options.seeds ?? 1) > 1) {
         const combined = await runDemoSeeds(options, command);

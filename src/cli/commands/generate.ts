@@ -10,6 +10,7 @@ import fs from "node:fs";
 import path from "node:path";
 import type { Command } from "commander";
 import { writeFileAtomic } from "../../io/atomic-file.js";
+import { checkOutputFile } from "../../io/output-path.js";
 import { parseNonNegativeInt, parsePositiveInt } from "../options.js";
 import { toJsonl } from "./jsonl.js";
 import { parseNonNegativeNumber, parseProbability } from "./parsers.js";
@@ -64,6 +65,7 @@ export function registerGenerate(program: Command): void {
     .option("--batch <n>", "sequences decoded together", parsePositiveInt, 16)
     .option("--out <file>", "write the JSONL records here (atomically) instead of stdout")
     .action(async (options: GenerateCommandOptions) => {
+      if (options.out !== undefined) checkOutputFile(options.out);
       const { runGenerate } = await import("./generate-run.js");
       const records = runGenerate(options);
       const text = toJsonl(records);

@@ -9,6 +9,7 @@ import { writeFileAtomic } from "../../io/atomic-file.js";
 import { writeJsonFile } from "../../io/json-file.js";
 import { loadModel, saveModel } from "../../io/model-files.js";
 import { copyGenerationConfig, copyTokenizerFiles, refuseOverwrite, samePath } from "../../io/model-folder.js";
+import { checkOutputFolder } from "../../io/output-path.js";
 import { ADAPTER_CONFIG_FILE, saveAdapter } from "../../io/peft.js";
 import type { LoadableDtype } from "../../io/safetensors.js";
 import { checkTokenizerFitsModel, loadTokenizer, tokenizerDir } from "../../io/tokenizer.js";
@@ -37,6 +38,7 @@ export function formatStep(report: StepReport): string {
 
 export function runTrain(options: TrainCommandOptions, log: (line: string) => void): TrainResult {
   if (samePath(options.out, options.model)) throw new Error("--out must differ from --model");
+  checkOutputFolder(options.out);
   refuseOverwrite(options.out, options.full ? "config.json" : ADAPTER_CONFIG_FILE, options.force);
   // The data's shape is checked before the model is loaded, so a bad line fails fast.
   const lines = parseTrainLines(readJsonlFile(options.data), options.data);
