@@ -19,7 +19,11 @@ export function mergeAdapterIntoModel(options: MergeAdapterOptions, log: (line: 
   checkOutputFolder(options.out);
   refuseOverwrite(options.out, "config.json", options.force);
   const loaded = loadModel(options.model);
-  const adapter = loadAdapter(options.adapter, loaded.config);
+  const adapter = loadAdapter(options.adapter, loaded.config, {
+    base: loaded.weights,
+    strict: options.strict === true,
+    log: (line) => process.stderr.write(`${line}\n`),
+  });
   mergeAdapter(loaded.config, loaded.weights, adapter);
   const dtype =
     options.dtype === undefined ? checkpointDtype(options.model) : (options.dtype.toUpperCase() as LoadableDtype);

@@ -18,6 +18,7 @@ import { parseNonNegativeNumber, parseProbability } from "./parsers.js";
 export interface GenerateCommandOptions {
   model: string;
   adapter?: string;
+  strict?: boolean;
   tokenizer?: string;
   prompt?: string[];
   prompts?: string;
@@ -39,6 +40,7 @@ export function registerGenerate(program: Command): void {
     .description("sample completions for prompts (JSONL records to --out or stdout)")
     .requiredOption("--model <dir>", "model folder (Hugging Face layout, with its tokenizer)")
     .option("--adapter <dir>", "apply this PEFT LoRA adapter")
+    .option("--strict", "refuse an --adapter trained on a different base model (default: warn)")
     .option("--tokenizer <path>", "tokenizer folder (default: the model folder)")
     .option("--prompt <text...>", "one or more prompts")
     .option("--prompts <file>", 'JSONL file: {"prompt": "..."} or {"messages": [...]} per line')

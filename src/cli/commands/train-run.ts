@@ -6,6 +6,7 @@ import { Model } from "../../engine/model.js";
 import { Rng } from "../../engine/random.js";
 import { type StepReport, type TrainOptions, type TrainResult, trainSft } from "../../engine/train.js";
 import { writeFileAtomic } from "../../io/atomic-file.js";
+import { baseModelFingerprint } from "../../io/base-fingerprint.js";
 import { writeJsonFile } from "../../io/json-file.js";
 import { loadModel, saveModel } from "../../io/model-files.js";
 import { copyGenerationConfig, copyTokenizerFiles, refuseOverwrite, samePath } from "../../io/model-folder.js";
@@ -116,7 +117,10 @@ export function runTrain(options: TrainCommandOptions, log: (line: string) => vo
     copyGenerationConfig(options.model, options.out);
     copyTokenizerFiles(tokenizerDir(tokenizerSource), options.out);
   } else {
-    saveAdapter(options.out, adapter, { baseModel: path.resolve(options.model) });
+    saveAdapter(options.out, adapter, {
+      baseModel: path.resolve(options.model),
+      baseFingerprint: baseModelFingerprint(loaded.config, loaded.weights),
+    });
   }
   writeFileAtomic(path.join(options.out, TRAIN_LOG_FILE), toJsonl(records));
   writeJsonFile(path.join(options.out, TRAIN_CONFIG_FILE), {
