@@ -1,6 +1,6 @@
-import fs from "node:fs";
 import type { z } from "zod";
 import { writeFileAtomic } from "./atomic-file.js";
+import { readTextFile } from "./text-file.js";
 
 /** Formats zod issues as `field "a.b": message; ...` so errors name the offending field. */
 export function describeIssues(error: z.ZodError): string {
@@ -21,15 +21,12 @@ export function parseJsonText(text: string, path: string): unknown {
   }
 }
 
-/** Reads a JSON file and validates it against `schema`; every error names the file. */
+/**
+ * Reads a JSON file (UTF-8, a leading BOM dropped, invalid UTF-8 refused) and validates it against `schema`; every
+ * error names the file.
+ */
 export function readJsonFile<Schema extends z.ZodType>(path: string, schema: Schema): z.output<Schema> {
-  let text: string;
-  try {
-    text = fs.readFileSync(path, "utf8");
-  } catch (error) {
-    throw new Error(`${path}: cannot read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
-  }
-  return validateJson(parseJsonText(text, path), schema, path);
+  return validateJson(parseJsonText(readTextFile(path), path), schema, path);
 }
 
 export function validateJson<Schema extends z.ZodType>(value: unknown, schema: Schema, path: string): z.output<Schema> {

@@ -9,6 +9,14 @@ import path from "node:path";
 import { z } from "zod";
 import { type ModelConfig, PROJECTIONS, type Projection, projectionShape } from "../engine/config.js";
 import type { LoraAdapter, LoraPair } from "../engine/lora-types.js";
+import type { ModelWeights } from "../engine/weights.js";
+import {
+  compareAdapterBase,
+  readAdapterBaseRecord,
+  removeAdapterBaseRecord,
+  writeAdapterBaseRecord,
+} from "./adapter-base.js";
+import { BASE_FINGERPRINT_METHOD, baseModelFingerprint } from "./base-fingerprint.js";
 import { readJsonFile, writeJsonFile } from "./json-file.js";
 import { loadSafetensors, type NamedTensor, readSafetensorsHeader, writeSafetensors } from "./safetensors.js";
 
@@ -69,8 +77,21 @@ function validRank(name: string, length: number, rank: number, dir: string): num
   return length / rank;
 }
 
-/** Writes `adapter_config.json` and `adapter_model.safetensors` (F32) into `dir`. */
-export function saveAdapter(dir: string, adapter: LoraAdapter, options: { baseModel?: string } = {}): void {
+export interface SaveAdapterOptions {
+  /** Written as PEFT's `base_model_name_or_path` (where the base model is; informative). */
+  baseModel?: string;
+  /**
+   * baseModelFingerprint of the weights the adapter was trained on, recorded in seal_adapter.json so that applying
+   * the adapter to another model is noticed (loadAdapter's `base`).
+   */
+  baseFingerprint?: string;
+}
+
+/**
+ * Writes `adapter_config.json` and `adapter_model.safetensors` (F32) into `dir`, and seal_adapter.json when the
+ * base's fingerprint is given (a record left by an earlier adapter in `dir` is removed first).
+ */
+export function saveAdapter(dir: string, adapter: LoraAdapter, options: SaveAdapterOptions = {}): void {
   const { rank, alpha, dropout, targets } = adapter.config;
   if (!Number.isInteger(rank) || rank <= 0) throw new Error(`adapter rank must be a positive integer, got ${rank}`);
   const targetSet = new Set(targets);
@@ -95,7 +116,9 @@ export function saveAdapter(dir: string, adapter: LoraAdapter, options: { baseMo
   });
   const allLayers = adaptedLayers.length === adapter.layers.length;
   fs.mkdirSync(dir, { recursive: true });
-  writeSafetensors(path.join(dir, ADAPTER_WEIGHTS_FILE), tensors, { metadata: { format: "pt" } });
+  removeAdapterBaseRecord(dir);
+  const weightsPath = path.join(dir, ADAPTER_WEIGHTS_FILE);
+  writeSafetensors(weightsPath, tensors, { metadata: { format: "pt" } });
   writeJsonFile(path.join(dir, ADAPTER_CONFIG_FILE), {
     alpha_pattern: {},
     auto_mapping: null,
@@ -122,10 +145,47 @@ export function saveAdapter(dir: string, adapter: LoraAdapter, options: { baseMo
     use_dora: false,
     use_rslora: false,
   });
+  if (options.baseFingerprint !== undefined)
+    writeAdapterBaseRecord(dir, weightsPath, {
+      baseModel: options.baseModel ?? null,
+      fingerprint: options.baseFingerprint,
+      method: BASE_FINGERPRINT_METHOD,
+    });
 }
 
-/** Reads a PEFT LoRA adapter for a model with `config`, checking names, ranks and shapes. */
-export function loadAdapter(dir: string, config: ModelConfig): LoraAdapter {
+export interface AdapterBaseCheck {
+  /** The weights the adapter is applied to, or their baseModelFingerprint (to compute it once for many adapters). */
+  base: ModelWeights | string;
+  /** Refuse an adapter trained on a different base model (default: warn and apply it). */
+  strict?: boolean;
+  /** Where the warning, or the note that the base cannot be checked, goes (default: stderr). */
+  log?: (line: string) => void;
+}
+
+/**
+ * Compares the base model `dir`'s adapter records (seal_adapter.json) with the model it is applied to: a different
+ * base is a warning, or an error when `strict`; an adapter without a usable record (e.g. trained with PEFT) gets a
+ * note naming the base model its adapter_config.json gives.
+ */
+function checkAdapterBase(dir: string, config: ModelConfig, check: AdapterBaseCheck, baseModelName: string | null) {
+  const log = check.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const fingerprint = typeof check.base === "string" ? check.base : baseModelFingerprint(config, check.base);
+  const found = readAdapterBaseRecord(dir, path.join(dir, ADAPTER_WEIGHTS_FILE));
+  const verdict = compareAdapterBase(dir, found, fingerprint, BASE_FINGERPRINT_METHOD);
+  if (verdict.kind === "different") {
+    if (check.strict) throw new Error(`${verdict.message}; refused (--strict)`);
+    log(`warning: ${verdict.message}; applying it anyway (--strict refuses)`);
+  } else if (verdict.kind === "unknown") {
+    const named = baseModelName == null ? "" : ` (adapter_config.json names base model ${baseModelName})`;
+    log(`note: ${verdict.message}${named}`);
+  }
+}
+
+/**
+ * Reads a PEFT LoRA adapter for a model with `config`, checking names, ranks and shapes, and, given `check.base`,
+ * that it was trained on that base model (see AdapterBaseCheck).
+ */
+export function loadAdapter(dir: string, config: ModelConfig, check?: AdapterBaseCheck): LoraAdapter {
   const configPath = path.join(dir, ADAPTER_CONFIG_FILE);
   const weightsPath = path.join(dir, ADAPTER_WEIGHTS_FILE);
   const json = readJsonFile(configPath, adapterConfigSchema);
@@ -192,6 +252,7 @@ export function loadAdapter(dir: string, config: ModelConfig): LoraAdapter {
     if (!found.has(partner)) problems.push(`tensor "${name}" has no matching "${partner}"`);
   }
   if (problems.length > 0) throw new Error(`${weightsPath}: ${problems.join("; ")}`);
+  if (check !== undefined) checkAdapterBase(dir, config, check, json.base_model_name_or_path ?? null);
 
   const tensors = loadSafetensors(weightsPath, { names: new Set(found.keys()) });
   const targets = new Set<Projection>(listedTargets ?? []);

@@ -16,6 +16,7 @@ import {
   selectChatTemplate,
 } from "./chat-template.js";
 import { parseJsonText, readJsonFile, validateJson } from "./json-file.js";
+import { readTextFile } from "./text-file.js";
 
 export type { ChatMessage, ChatTemplateOptions } from "./chat-template.js";
 
@@ -139,7 +140,7 @@ export class TextTokenizer {
 function readChatTemplate(dir: string, fromConfig: ChatTemplateSource | null | undefined): ChatTemplateSource | null {
   if (fromConfig != null) return fromConfig;
   const jinjaPath = path.join(dir, "chat_template.jinja");
-  if (fs.existsSync(jinjaPath)) return fs.readFileSync(jinjaPath, "utf8");
+  if (fs.existsSync(jinjaPath)) return readTextFile(jinjaPath);
   const jsonPath = path.join(dir, "chat_template.json");
   if (fs.existsSync(jsonPath))
     return readJsonFile(jsonPath, z.object({ chat_template: z.union([z.string(), namedTemplates]) })).chat_template;
@@ -157,9 +158,9 @@ export function loadTokenizer(dirOrFile: string): TextTokenizer {
   const tokenizerPath = path.join(dir, TOKENIZER_FILE);
   const configPath = path.join(dir, TOKENIZER_CONFIG_FILE);
   if (!fs.existsSync(tokenizerPath)) throw new Error(`${dir}: no ${TOKENIZER_FILE}`);
-  const tokenizerJson = parseJsonText(fs.readFileSync(tokenizerPath, "utf8"), tokenizerPath);
+  const tokenizerJson = parseJsonText(readTextFile(tokenizerPath), tokenizerPath);
   validateJson(tokenizerJson, tokenizerJsonSchema, tokenizerPath);
-  const configJson = fs.existsSync(configPath) ? parseJsonText(fs.readFileSync(configPath, "utf8"), configPath) : {};
+  const configJson = fs.existsSync(configPath) ? parseJsonText(readTextFile(configPath), configPath) : {};
   const config = validateJson(configJson, tokenizerConfigSchema, configPath);
   let tokenizer: Tokenizer;
   try {

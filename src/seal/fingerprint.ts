@@ -10,31 +10,22 @@
  * (done at every start and resume) under a millisecond per file; pass `{ full: true }` to hash every byte.
  * Files up to 2 MiB (configs, tokenizers, data files) are always hashed whole.
  */
-import { createHash } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
+import { type FileFingerprint, type FingerprintOptions, fingerprintFile, sha256Hex } from "../io/file-fingerprint.js";
 
-/** Bytes hashed from each end of a file that is fingerprinted by sampling. */
-export const SAMPLE_BYTES = 1024 * 1024;
-
-export interface FileFingerprint {
-  /** File name (relative to the model folder for folder entries; as given for single files). */
-  name: string;
-  size: number;
-  sha256: string;
-  /** "full": every byte hashed; "sampled": size + first and last MiB hashed. */
-  method: "full" | "sampled";
-}
+export {
+  type FileFingerprint,
+  type FingerprintOptions,
+  fingerprintFile,
+  SAMPLE_BYTES,
+  sha256Hex,
+} from "../io/file-fingerprint.js";
 
 export interface ModelFolderFingerprint {
   /** Combined fingerprint over every included file's name, size, method and hash (not the folder's path). */
   sha256: string;
   files: FileFingerprint[];
-}
-
-export interface FingerprintOptions {
-  /** Hash every byte of large files instead of sampling their ends (slow for multi-GB weights). */
-  full?: boolean;
 }
 
 /** Files of a Hugging Face model folder that determine what the model computes (besides weight files). */
@@ -53,44 +44,6 @@ const MODEL_FOLDER_FILES = new Set([
   "adapter_config.json",
 ]);
 const WEIGHT_FILE = /\.(safetensors|bin|gguf|pt|pth)$|\.safetensors\.index\.json$/;
-
-function readRange(fd: number, position: number, length: number): Buffer {
-  const buffer = Buffer.alloc(length);
-  let offset = 0;
-  while (offset < length) {
-    const read = fs.readSync(fd, buffer, offset, length - offset, position + offset);
-    if (read === 0) throw new Error(`file shrank while being read (expected ${length} bytes at ${position})`);
-    offset += read;
-  }
-  return buffer;
-}
-
-/** Fingerprints one file: whole-file sha256 up to 2 MiB (or with `full`), otherwise size + first/last MiB. */
-export function fingerprintFile(file: string, options: FingerprintOptions = {}): FileFingerprint {
-  let fd: number;
-  try {
-    fd = fs.openSync(file, "r");
-  } catch (error) {
-    throw new Error(`${file}: cannot read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
-  }
-  try {
-    const size = fs.fstatSync(fd).size;
-    const hash = createHash("sha256");
-    if (options.full || size <= 2 * SAMPLE_BYTES) {
-      const chunk = 8 * SAMPLE_BYTES;
-      for (let position = 0; position < size; position += chunk) {
-        hash.update(readRange(fd, position, Math.min(chunk, size - position)));
-      }
-      return { name: file, size, sha256: hash.digest("hex"), method: "full" };
-    }
-    hash.update(`sampled:${size}:${SAMPLE_BYTES}\n`);
-    hash.update(readRange(fd, 0, SAMPLE_BYTES));
-    hash.update(readRange(fd, size - SAMPLE_BYTES, SAMPLE_BYTES));
-    return { name: file, size, sha256: hash.digest("hex"), method: "sampled" };
-  } finally {
-    fs.closeSync(fd);
-  }
-}
 
 /**
  * Fingerprints a Hugging Face model folder: config.json (required), generation/tokenizer/chat-template files when
@@ -114,10 +67,6 @@ export function fingerprintModelFolder(dir: string, options: FingerprintOptions 
   if (!names.includes("config.json")) throw new Error(`${dir}: not a model folder (no config.json)`);
   const files = names.map((name) => ({ ...fingerprintFile(path.join(dir, name), options), name }));
   return { sha256: sha256Hex(stableStringify(files)), files };
-}
-
-export function sha256Hex(data: string | Uint8Array): string {
-  return createHash("sha256").update(data).digest("hex");
 }
 
 /**

@@ -19,6 +19,7 @@ import { fileURLToPath } from "node:url";
 import { z } from "zod";
 import { writeFileAtomic } from "../io/atomic-file.js";
 import { readJsonFile, writeJsonFile } from "../io/json-file.js";
+import { checkOutputFolder } from "../io/output-path.js";
 import { stableStringify } from "./fingerprint.js";
 import { openRecordLog, type RecordLog, type RecordLogOptions } from "./records.js";
 
@@ -380,6 +381,7 @@ export function readRunInfo(dir: string): RunInfo {
  * holds anything — resume it with `resumeRun`, or choose another folder.
  */
 export function createRun(dir: string, spec: RunSpec): Run {
+  checkOutputFolder(dir, "run folder");
   fs.mkdirSync(dir, { recursive: true });
   const existing = fs.readdirSync(dir);
   if (existing.length > 0) {

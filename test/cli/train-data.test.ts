@@ -122,6 +122,25 @@ test("malformed lines are rejected naming file:line and the field", () => {
   assert.throws(() => readJsonlFile(file), /no records/);
 });
 
+test("training data: a UTF-8 BOM is accepted; invalid UTF-8 is refused with file:line, not read as U+FFFD", () => {
+  const dir = tempDir("seal-train-data-");
+  const withBom = path.join(dir, "bom.jsonl");
+  fs.writeFileSync(
+    withBom,
+    Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('{"text": "a"}\n{"text": "b"}\n')]),
+  );
+  assert.deepEqual(
+    parseTrainLines(readJsonlFile(withBom), withBom).map((line) => line.kind === "text" && line.text),
+    ["a", "b"],
+  );
+  const latin1 = path.join(dir, "latin1.jsonl");
+  fs.writeFileSync(
+    latin1,
+    Buffer.concat([Buffer.from('{"text": "a"}\n\n{"text": "caf'), Buffer.from([0xe9, 0x22, 0x7d])]),
+  );
+  assert.throws(() => readJsonlFile(latin1), { message: `${latin1}:3: not valid UTF-8 (save the file as UTF-8)` });
+});
+
 test("--targets accepts PEFT module names or all-linear", () => {
   assert.deepEqual(parseTargets("v_proj, q_proj"), ["q_proj", "v_proj"]);
   assert.equal(parseTargets("all-linear").length, 7);

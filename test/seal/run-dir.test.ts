@@ -82,6 +82,15 @@ describe("run directories", () => {
     openRun(dir, spec(), { resume: true }).release();
   });
 
+  it("refuses a run folder that is a file or lies under one, naming the path (not a raw EEXIST/ENOTDIR)", () => {
+    const file = path.join(tempDir("seal-run-"), "file");
+    fs.writeFileSync(file, "x");
+    assert.throws(() => createRun(file, spec()), { message: `run folder ${file}: is a file, not a folder` });
+    assert.throws(() => createRun(path.join(file, "run"), spec()), {
+      message: `run folder ${path.join(file, "run")}: cannot be created: ${file} is a file, not a folder`,
+    });
+  });
+
   it("writes the summary atomically", () => {
     const dir = tempDir("seal-run-");
     writeSummary(dir, { markdown: "# Summary", json: { accuracy: 0.5 } });

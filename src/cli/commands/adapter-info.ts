@@ -2,6 +2,8 @@
 import path from "node:path";
 import type { Command } from "commander";
 import { z } from "zod";
+import { compareAdapterBase, readAdapterBaseRecord } from "../../io/adapter-base.js";
+import { BASE_FINGERPRINT_METHOD, baseModelFingerprint } from "../../io/base-fingerprint.js";
 import { readJsonFile } from "../../io/json-file.js";
 import { loadModel } from "../../io/model-files.js";
 import { ADAPTER_CONFIG_FILE, ADAPTER_WEIGHTS_FILE, loadAdapter } from "../../io/peft.js";
@@ -15,6 +17,9 @@ export interface AdapterInfo {
   dropout: number;
   targets: string[] | string;
   baseModel: string | null;
+  /** The base model's fingerprint from seal_adapter.json, or null (then `baseNote` says why). */
+  baseFingerprint: string | null;
+  baseNote?: string;
   layers: number[];
   tensors: number;
   parameters: number;
@@ -22,6 +27,9 @@ export interface AdapterInfo {
   /** Set when checked against a model with --model: whether the adapter loads for it. */
   fitsModel?: boolean;
   problem?: string;
+  /** Set with --model: "yes", "no" (trained on a different base) or "unknown" (no usable record). */
+  sameBase?: "yes" | "no" | "unknown";
+  sameBaseNote?: string;
 }
 
 const infoSchema = z.looseObject({
@@ -47,6 +55,7 @@ export function describeAdapter(dir: string, modelDir?: string): AdapterInfo {
     dtypes.add(info.dtype);
     parameters += info.shape.reduce((a, b) => a * b, 1);
   }
+  const found = readAdapterBaseRecord(dir, path.join(dir, ADAPTER_WEIGHTS_FILE));
   const info: AdapterInfo = {
     dir,
     peftType: config.peft_type,
@@ -55,6 +64,8 @@ export function describeAdapter(dir: string, modelDir?: string): AdapterInfo {
     dropout: config.lora_dropout,
     targets: config.target_modules,
     baseModel: config.base_model_name_or_path ?? null,
+    baseFingerprint: "record" in found ? found.record.fingerprint : null,
+    ...("missing" in found ? { baseNote: found.missing } : {}),
     layers: [...layers].sort((a, b) => a - b),
     tensors: header.tensors.size,
     parameters,
@@ -69,6 +80,14 @@ export function describeAdapter(dir: string, modelDir?: string): AdapterInfo {
       info.fitsModel = false;
       info.problem = (error as Error).message;
     }
+    const verdict = compareAdapterBase(
+      dir,
+      found,
+      baseModelFingerprint(model.config, model.weights),
+      BASE_FINGERPRINT_METHOD,
+    );
+    info.sameBase = verdict.kind === "same" ? "yes" : verdict.kind === "different" ? "no" : "unknown";
+    if (verdict.kind !== "same") info.sameBaseNote = verdict.message;
   }
   return info;
 }
@@ -82,8 +101,11 @@ export function formatAdapterInfo(info: AdapterInfo): string {
     `layers:     ${info.layers.length === 0 ? "none" : `${info.layers.length} (${info.layers[0]}–${info.layers[info.layers.length - 1]})`}`,
     `parameters: ${info.parameters.toLocaleString("en-US")} in ${info.tensors} tensors (${info.dtypes.join(", ")})`,
     `base model: ${info.baseModel ?? "unknown"}`,
+    `base fingerprint: ${info.baseFingerprint ?? `none — ${info.baseNote}`}`,
   ];
   if (info.fitsModel !== undefined) lines.push(`fits model: ${info.fitsModel ? "yes" : `no — ${info.problem}`}`);
+  if (info.sameBase !== undefined)
+    lines.push(`same base:  ${info.sameBase}${info.sameBaseNote === undefined ? "" : ` — ${info.sameBaseNote}`}`);
   return lines.join("\n");
 }
 

@@ -8,6 +8,7 @@ import {
   refuseOverwrite,
   samePath,
 } from "../../io/model-folder.js";
+import { checkOutputFolder } from "../../io/output-path.js";
 import { loadAdapter } from "../../io/peft.js";
 import type { LoadableDtype } from "../../io/safetensors.js";
 import type { MergeAdapterOptions } from "./adapter-merge.js";
@@ -15,9 +16,14 @@ import type { MergeAdapterOptions } from "./adapter-merge.js";
 export function mergeAdapterIntoModel(options: MergeAdapterOptions, log: (line: string) => void = () => {}): void {
   if (samePath(options.out, options.model)) throw new Error("--out must differ from --model");
   if (samePath(options.out, options.adapter)) throw new Error("--out must differ from --adapter");
+  checkOutputFolder(options.out);
   refuseOverwrite(options.out, "config.json", options.force);
   const loaded = loadModel(options.model);
-  const adapter = loadAdapter(options.adapter, loaded.config);
+  const adapter = loadAdapter(options.adapter, loaded.config, {
+    base: loaded.weights,
+    strict: options.strict === true,
+    log: (line) => process.stderr.write(`${line}\n`),
+  });
   mergeAdapter(loaded.config, loaded.weights, adapter);
   const dtype =
     options.dtype === undefined ? checkpointDtype(options.model) : (options.dtype.toUpperCase() as LoadableDtype);

@@ -10,6 +10,7 @@ export interface MergeAdapterOptions {
   out: string;
   dtype?: "f32" | "bf16" | "f16";
   force?: boolean;
+  strict?: boolean;
 }
 
 export function registerAdapterMerge(group: Command): void {
@@ -23,6 +24,7 @@ export function registerAdapterMerge(group: Command): void {
       new Option("--dtype <dtype>", "on-disk dtype (default: the base checkpoint's)").choices(["f32", "bf16", "f16"]),
     )
     .option("--force", "overwrite an existing model in --out")
+    .option("--strict", "refuse an adapter trained on a different base model (default: warn)")
     .action(async (options: MergeAdapterOptions) => {
       const { mergeAdapterIntoModel } = await import("./adapter-merge-run.js");
       mergeAdapterIntoModel(options, (line) => process.stdout.write(`${line}\n`));

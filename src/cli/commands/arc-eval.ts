@@ -4,6 +4,7 @@
  * (domains/arc/run-eval.ts).
  */
 import type { Command } from "commander";
+import { checkOutputFolder } from "../../io/output-path.js";
 import {
   addPredictOptions,
   addTaskSelectionOptions,
@@ -47,6 +48,7 @@ export function registerArcEval(group: Command): void {
   addPredictOptions(command)
     .option("--resume", "continue the run in --out (same settings)")
     .action(async (options: ArcEvalOptions) => {
+      checkOutputFolder(options.out);
       await runArcEvalCommand(options);
     });
 }

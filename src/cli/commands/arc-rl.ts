@@ -5,6 +5,7 @@
 import type { Command } from "commander";
 import type { Projection } from "../../engine/config.js";
 import type { ScheduleName } from "../../engine/schedule.js";
+import { checkOutputFolder } from "../../io/output-path.js";
 import type { SftSettings } from "../../seal/sft-merge.js";
 import { parseNonNegativeInt, parsePositiveInt, parsePositiveNumber } from "../options.js";
 import { stderrLog, targetsOption } from "./arc-options.js";
@@ -68,6 +69,7 @@ export function registerArcRl(group: Command): void {
     .option("--seed <n>", "seed of the LoRA init and the row order", parseNonNegativeInt, d.seed)
     .option("--force", "replace a non-empty --out folder")
     .action(async (options: ArcRlOptions) => {
+      checkOutputFolder(options.out);
       await runArcRlCommand(options);
     });
 }

@@ -5,6 +5,7 @@
 import type { Command } from "commander";
 import { referenceSelfEditsPerTask } from "../../domains/arc/named-sets.js";
 import { REFERENCE_SELF_EDIT_SAMPLING } from "../../domains/arc/self-edit-sampling.js";
+import { checkOutputFolder } from "../../io/output-path.js";
 import { parseNonNegativeInt, parsePositiveInt } from "../options.js";
 import { addTaskSelectionOptions, stderrLog, type TaskSelectionOptions } from "./arc-options.js";
 import { parseNonNegativeNumber, parseProbability } from "./parsers.js";
@@ -54,6 +55,7 @@ export function registerArcSelfEdit(group: Command): void {
     .option("--batch <n>", "sequences decoded together", parsePositiveInt, 16)
     .option("--resume", "continue the run in --out (same settings)")
     .action(async (options: ArcSelfEditOptions) => {
+      checkOutputFolder(options.out);
       await runArcSelfEditCommand(options);
     });
 }

@@ -4,6 +4,7 @@
  * the oracle), into a resumable run folder with PEFT adapters (domains/arc/run-ttt.ts).
  */
 import type { Command } from "commander";
+import { checkOutputFolder } from "../../io/output-path.js";
 import {
   addTaskSelectionOptions,
   addTttOptions,
@@ -46,6 +47,7 @@ export function registerArcTtt(group: Command): void {
   addTttOptions(command)
     .option("--resume", "continue the run in --out (same settings)")
     .action(async (options: ArcTttOptions) => {
+      checkOutputFolder(options.out);
       await runArcTttCommand(options);
     });
 }

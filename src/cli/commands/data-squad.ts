@@ -4,6 +4,7 @@
  */
 import { type Command, Option } from "commander";
 import type { DownloadProgress, SquadSplit } from "../../domains/knowledge/squad-download.js";
+import { checkOutputFolder } from "../../io/output-path.js";
 
 export interface DataSquadOptions {
   out: string;
@@ -55,6 +56,7 @@ export function registerDataSquad(group: Command): void {
     .option("--base-url <url>", "folder URL of a mirror holding dev-v1.1.json / train-v1.1.json")
     .option("--force", "overwrite existing passage files")
     .action(async (options: DataSquadOptions) => {
+      checkOutputFolder(options.out);
       const { downloadSquad } = await import("../../domains/knowledge/squad-download.js");
       const splits: SquadSplit[] = options.split === "both" ? ["dev", "train"] : [options.split];
       const results = await downloadSquad({

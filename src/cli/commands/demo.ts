@@ -1,5 +1,6 @@
 /** `seal demo`: the whole SEAL experiment on the SEAL-mini world (see demo-run.ts). */
 import type { Command } from "commander";
+import { checkOutputFolder } from "../../io/output-path.js";
 import { invocationText } from "../invocation.js";
 import { parseNonNegativeInt, parsePositiveInt } from "../options.js";
 
@@ -38,6 +39,7 @@ export function registerDemo(program: Command): void {
     .option("--rounds <n>", "ReST-EM rounds (default 2)", parsePositiveInt)
     .option("--k <n>", "self-edits sampled per training passage (default 8)", parsePositiveInt)
     .action(async (options: DemoOptions) => {
+      checkOutputFolder(options.out);
       const command = invocationText();
       if ((options.seeds ?? 1) > 1) {
         const combined = await runDemoSeeds(options, command);

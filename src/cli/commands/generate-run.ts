@@ -137,7 +137,12 @@ export function runGenerate(options: GenerateCommandOptions): GenerationRecord[]
   });
 
   const model = new Model(loaded.config, loaded.weights);
-  if (options.adapter !== undefined) model.adapter = loadAdapter(options.adapter, loaded.config);
+  if (options.adapter !== undefined)
+    model.adapter = loadAdapter(options.adapter, loaded.config, {
+      base: loaded.weights,
+      strict: options.strict === true,
+      log: (line) => process.stderr.write(`${line}\n`),
+    });
   const defaults = samplingDefaults(loaded.generationConfig);
   const generateOptions: Partial<GenerateOptions> = {
     temperature: options.temperature ?? defaults.temperature,

@@ -10,6 +10,7 @@ import fs from "node:fs";
 import path from "node:path";
 import type { Command } from "commander";
 import { writeFileAtomic } from "../../io/atomic-file.js";
+import { checkOutputFile } from "../../io/output-path.js";
 import { parseNonNegativeInt, parsePositiveInt } from "../options.js";
 import { toJsonl } from "./jsonl.js";
 import { parseNonNegativeNumber, parseProbability } from "./parsers.js";
@@ -17,6 +18,7 @@ import { parseNonNegativeNumber, parseProbability } from "./parsers.js";
 export interface GenerateCommandOptions {
   model: string;
   adapter?: string;
+  strict?: boolean;
   tokenizer?: string;
   prompt?: string[];
   prompts?: string;
@@ -38,6 +40,7 @@ export function registerGenerate(program: Command): void {
     .description("sample completions for prompts (JSONL records to --out or stdout)")
     .requiredOption("--model <dir>", "model folder (Hugging Face layout, with its tokenizer)")
     .option("--adapter <dir>", "apply this PEFT LoRA adapter")
+    .option("--strict", "refuse an --adapter trained on a different base model (default: warn)")
     .option("--tokenizer <path>", "tokenizer folder (default: the model folder)")
     .option("--prompt <text...>", "one or more prompts")
     .option("--prompts <file>", 'JSONL file: {"prompt": "..."} or {"messages": [...]} per line')
@@ -64,6 +67,7 @@ export function registerGenerate(program: Command): void {
     .option("--batch <n>", "sequences decoded together", parsePositiveInt, 16)
     .option("--out <file>", "write the JSONL records here (atomically) instead of stdout")
     .action(async (options: GenerateCommandOptions) => {
+      if (options.out !== undefined) checkOutputFile(options.out);
       const { runGenerate } = await import("./generate-run.js");
       const records = runGenerate(options);
       const text = toJsonl(records);

@@ -1,6 +1,6 @@
 /** Reading JSONL input files: one JSON value per non-blank line, every error naming `file:line`. */
-import fs from "node:fs";
 import { z } from "zod";
+import { readTextFile } from "../../io/text-file.js";
 
 export interface JsonlRecord {
   /** 1-based line number in the file. */
@@ -13,13 +13,9 @@ export function where(file: string, record: JsonlRecord): string {
   return `${file}:${record.line}`;
 }
 
+/** Reads a JSONL file (UTF-8, a leading BOM dropped, invalid UTF-8 refused with its line). */
 export function readJsonlFile(file: string): JsonlRecord[] {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, "utf8");
-  } catch (error) {
-    throw new Error(`${file}: cannot read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
-  }
+  const text = readTextFile(file);
   const records: JsonlRecord[] = [];
   const lines = text.split(/\r?\n/);
   lines.forEach((line, i) => {

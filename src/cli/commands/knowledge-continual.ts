@@ -3,6 +3,7 @@
  * after each edit (reference §4, catastrophic forgetting); see domains/knowledge/continual.ts.
  */
 import type { Command } from "commander";
+import { checkOutputFolder } from "../../io/output-path.js";
 import { parseNonNegativeInt, parsePositiveInt } from "../options.js";
 import {
   addGraderOptions,
@@ -52,6 +53,7 @@ export function registerKnowledgeContinual(group: Command): void {
   addGraderOptions(command)
     .option("--resume", "continue the run in --out (same settings); finished steps' adapters are re-merged")
     .action(async (options: KnowledgeContinualOptions) => {
+      checkOutputFolder(options.out);
       await runKnowledgeContinual(options);
     });
 }

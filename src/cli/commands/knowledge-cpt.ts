@@ -3,6 +3,7 @@
  * the pool, micro accuracy over all their questions (see domains/knowledge/cpt.ts).
  */
 import type { Command } from "commander";
+import { checkOutputFolder } from "../../io/output-path.js";
 import { parseNonNegativeInt, parsePositiveInt } from "../options.js";
 import {
   addGraderOptions,
@@ -51,6 +52,7 @@ export function registerKnowledgeCpt(group: Command): void {
     .option("--seed <n>", "training seed", parseNonNegativeInt, 0)
     .option("--resume", "continue the run in --out (same settings)")
     .action(async (options: KnowledgeCptOptions) => {
+      checkOutputFolder(options.out);
       await runKnowledgeCpt(options);
     });
 }

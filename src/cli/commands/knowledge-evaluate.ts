@@ -3,6 +3,7 @@
  * self-edit × repeat of a self-edit file, into a resumable run folder (see domains/knowledge/evaluate.ts).
  */
 import type { Command } from "commander";
+import { checkOutputFolder } from "../../io/output-path.js";
 import { parseNonNegativeInt, parsePositiveInt } from "../options.js";
 import {
   addGraderOptions,
@@ -59,6 +60,7 @@ export function registerKnowledgeEvaluate(group: Command): void {
     )
     .option("--resume", "continue the run in --out (same settings; --limit may differ)")
     .action(async (options: KnowledgeEvaluateOptions) => {
+      checkOutputFolder(options.out);
       await runKnowledgeEvaluate(options);
     });
 }

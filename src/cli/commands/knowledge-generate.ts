@@ -22,6 +22,7 @@ import {
   type SelfEditPromptStyle,
 } from "../../domains/knowledge/prompts.js";
 import type { SelfEditGenerationConfig, SelfEditSummary } from "../../domains/knowledge/self-edits.js";
+import { checkOutputFolder } from "../../io/output-path.js";
 import { parseNonNegativeInt, parsePositiveInt } from "../options.js";
 import { parseNonNegativeNumber, parseProbability } from "./parsers.js";
 
@@ -101,6 +102,7 @@ export function resolveRunDir(options: Pick<KnowledgeGenerateOptions, "out" | "r
 /** Generates (or continues generating) the self-edits; returns the summary it wrote. */
 export async function runKnowledgeGenerate(options: KnowledgeGenerateOptions): Promise<SelfEditSummary> {
   const { dir, resume } = resolveRunDir(options);
+  checkOutputFolder(dir, options.out !== undefined ? "--out" : "--resume");
   if (options.style !== undefined && options.template !== undefined) {
     throw new Error("give --style or --template, not both");
   }

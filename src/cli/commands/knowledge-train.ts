@@ -21,6 +21,7 @@ import path from "node:path";
 import type { Command } from "commander";
 import type { Projection } from "../../engine/config.js";
 import { writeFileAtomic } from "../../io/atomic-file.js";
+import { checkOutputFolder } from "../../io/output-path.js";
 import { parseNonNegativeInt, parsePositiveInt, parsePositiveNumber } from "../options.js";
 import {
   addGraderOptions,
@@ -126,6 +127,7 @@ export function registerKnowledgeTrain(group: Command): void {
     .option("--seed <n>", "run seed (round r samples and trains with seed + r)", parseNonNegativeInt, 0)
     .option("--resume", "continue the run in --out at its first unfinished phase")
     .action(async (options: KnowledgeTrainOptions) => {
+      checkOutputFolder(options.out);
       const summary = await runKnowledgeTrain(options);
       process.stdout.write(`final checkpoint: ${summary.finalModel ?? "(none)"}\nwrote ${path.resolve(options.out)}\n`);
     });

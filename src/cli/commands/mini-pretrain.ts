@@ -1,5 +1,6 @@
 /** `seal mini pretrain`: build the SEAL-mini world and pretrain its base model from scratch (resumable). */
 import type { Command } from "commander";
+import { checkOutputFolder } from "../../io/output-path.js";
 import { parseNonNegativeInt, parsePositiveInt, parsePositiveNumber } from "../options.js";
 
 export interface MiniPretrainOptions {
@@ -49,6 +50,7 @@ export function registerMiniPretrain(group: Command): void {
     .option("--quick", "a 76-person world and 20 steps: checks the mechanics, not a usable model")
     .option("--resume", "continue the run in --out from its last checkpoint")
     .action(async (options: MiniPretrainOptions) => {
+      checkOutputFolder(options.out);
       const summary = await runMiniPretrainCommand(options);
       process.stdout.write(
         `model: ${summary.modelDir}\nloss ${summary.firstLoss.toFixed(3)} → ${summary.finalLoss.toFixed(3)}` +

@@ -6,6 +6,7 @@ import { type Architecture, type ModelConfig, validateConfig } from "../../engin
 import { writeAtomically } from "../../io/atomic-file.js";
 import { PRESETS, presetConfig } from "../../io/hf-config.js";
 import { saveModel } from "../../io/model-files.js";
+import { checkOutputFolder } from "../../io/output-path.js";
 import { createRandomModel } from "../../io/random-model.js";
 import type { LoadableDtype } from "../../io/safetensors.js";
 import { loadTokenizer, TOKENIZER_CONFIG_FILE, TOKENIZER_FILE, tokenizerDir } from "../../io/tokenizer.js";
@@ -72,6 +73,7 @@ export function configFromOptions(options: CreateModelOptions): { config: ModelC
 export function createModel(options: CreateModelOptions, log: (line: string) => void = () => {}): ModelConfig {
   const { config, preset } = configFromOptions(options);
   const out = options.out;
+  checkOutputFolder(out);
   if (fs.existsSync(path.join(out, "config.json")) && !options.force)
     throw new Error(`${out} already holds a model (config.json); pass --force to overwrite`);
 

@@ -6,9 +6,11 @@ import { Model } from "../../engine/model.js";
 import { Rng } from "../../engine/random.js";
 import { type StepReport, type TrainOptions, type TrainResult, trainSft } from "../../engine/train.js";
 import { writeFileAtomic } from "../../io/atomic-file.js";
+import { baseModelFingerprint } from "../../io/base-fingerprint.js";
 import { writeJsonFile } from "../../io/json-file.js";
 import { loadModel, saveModel } from "../../io/model-files.js";
 import { copyGenerationConfig, copyTokenizerFiles, refuseOverwrite, samePath } from "../../io/model-folder.js";
+import { checkOutputFolder } from "../../io/output-path.js";
 import { ADAPTER_CONFIG_FILE, saveAdapter } from "../../io/peft.js";
 import type { LoadableDtype } from "../../io/safetensors.js";
 import { checkTokenizerFitsModel, loadTokenizer, tokenizerDir } from "../../io/tokenizer.js";
@@ -37,6 +39,7 @@ export function formatStep(report: StepReport): string {
 
 export function runTrain(options: TrainCommandOptions, log: (line: string) => void): TrainResult {
   if (samePath(options.out, options.model)) throw new Error("--out must differ from --model");
+  checkOutputFolder(options.out);
   refuseOverwrite(options.out, options.full ? "config.json" : ADAPTER_CONFIG_FILE, options.force);
   // The data's shape is checked before the model is loaded, so a bad line fails fast.
   const lines = parseTrainLines(readJsonlFile(options.data), options.data);
@@ -114,7 +117,10 @@ export function runTrain(options: TrainCommandOptions, log: (line: string) => vo
     copyGenerationConfig(options.model, options.out);
     copyTokenizerFiles(tokenizerDir(tokenizerSource), options.out);
   } else {
-    saveAdapter(options.out, adapter, { baseModel: path.resolve(options.model) });
+    saveAdapter(options.out, adapter, {
+      baseModel: path.resolve(options.model),
+      baseFingerprint: baseModelFingerprint(loaded.config, loaded.weights),
+    });
   }
   writeFileAtomic(path.join(options.out, TRAIN_LOG_FILE), toJsonl(records));
   writeJsonFile(path.join(options.out, TRAIN_CONFIG_FILE), {

@@ -6,9 +6,9 @@
  * file, the task and the grid (`train[2].output`). Tasks keep the file's order, which the reference's task
  * selection (`--n_tasks`) depends on.
  */
-import fs from "node:fs";
 import { z } from "zod";
 import { parseJsonText } from "../../io/json-file.js";
+import { readTextFile } from "../../io/text-file.js";
 import { type ArcTask, type Grid, MAX_GRID_SIDE } from "./grid.js";
 import { topLevelKeyOrder } from "./json-key-order.js";
 
@@ -113,14 +113,6 @@ function validate<Schema extends z.ZodType>(
   throw new Error(`${file}: ${issues.join("; ")}${more > 0 ? ` (and ${more} more problems)` : ""}`);
 }
 
-function readText(path: string): string {
-  try {
-    return fs.readFileSync(path, "utf8");
-  } catch (error) {
-    throw new Error(`${path}: cannot read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
-  }
-}
-
 /** JSON.parse puts integer-like keys ("59341089") first; the reference (Python) keeps the file's order. */
 function inFileOrder<T>(record: Record<string, T>, text: string): [string, T][] {
   const order = topLevelKeyOrder(text);
@@ -139,7 +131,7 @@ export function parseChallenges(text: string, path: string): ArcTask[] {
 
 /** Reads a challenges file `{task_id: {train: [{input, output}], test: [{input}]}}`. */
 export function readChallengesFile(path: string): ArcTask[] {
-  return parseChallenges(readText(path), path);
+  return parseChallenges(readTextFile(path), path);
 }
 
 /** Solutions from already-read JSON text; `path` names the file in errors. */
@@ -150,7 +142,7 @@ export function parseSolutions(text: string, path: string): Map<string, Grid[]> 
 
 /** Reads a solutions file `{task_id: [grid per test input]}`. */
 export function readSolutionsFile(path: string): Map<string, Grid[]> {
-  return parseSolutions(readText(path), path);
+  return parseSolutions(readTextFile(path), path);
 }
 
 /**

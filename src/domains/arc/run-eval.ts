@@ -15,6 +15,7 @@
  * scored wrong for it, and a test input with no parseable answer counts as not submitted.
  */
 import path from "node:path";
+import { baseModelFingerprint } from "../../io/base-fingerprint.js";
 import { writeJsonFile } from "../../io/json-file.js";
 import { loadAdapter } from "../../io/peft.js";
 import { createProgress, type ProgressStream } from "../../seal/progress.js";
@@ -213,6 +214,8 @@ export function runArcEval(request: ArcEvalRequest): ArcEvalSummary {
         const engine = request.predictor
           ? null
           : (request.engine ?? loadArcEngine(request.modelDir, { needsChatTemplate: true }));
+        const baseFingerprint =
+          engine === null ? null : baseModelFingerprint(engine.loaded.config, engine.loaded.weights);
         const progress = createProgress({ total: units.length, done, name: "pairs", stream: request.progressStream });
         for (const unit of units) {
           if (records.has(unit.key)) continue;
@@ -229,7 +232,13 @@ export function runArcEval(request: ArcEvalRequest): ArcEvalSummary {
           const evaluated: ArcEvalInstance[] = [];
           if (ttt === null || adapterDir !== null) {
             if (engine !== null)
-              engine.model.adapter = adapterDir === null ? null : loadAdapter(adapterDir, engine.loaded.config);
+              engine.model.adapter =
+                adapterDir === null
+                  ? null
+                  : loadAdapter(adapterDir, engine.loaded.config, {
+                      base: baseFingerprint ?? engine.loaded.weights,
+                      log,
+                    });
             try {
               for (const testIndex of testIndices.get(unit.taskId)!) {
                 const name = `${unit.taskId}-${testIndex}`;

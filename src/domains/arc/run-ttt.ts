@@ -15,6 +15,7 @@
  */
 import fs from "node:fs";
 import path from "node:path";
+import { baseModelFingerprint } from "../../io/base-fingerprint.js";
 import { saveAdapter } from "../../io/peft.js";
 import { createProgress, type ProgressStream } from "../../seal/progress.js";
 import { openRun } from "../../seal/run-dir.js";
@@ -163,6 +164,7 @@ export function runArcTtt(request: ArcTttRequest): ArcTttSummary {
       if (run.resumed) log(`resuming ${run.dir}: ${done} of ${units.length} inner loops done`);
       if (done < units.length) {
         const engine = request.engine ?? loadArcEngine(request.modelDir, { needsChatTemplate: true });
+        const baseFingerprint = baseModelFingerprint(engine.loaded.config, engine.loaded.weights);
         const progress = createProgress({
           total: units.length,
           done,
@@ -190,7 +192,7 @@ export function runArcTtt(request: ArcTttRequest): ArcTttSummary {
             const final = path.join(run.dir, relative);
             const partial = `${final}.partial`;
             fs.rmSync(partial, { recursive: true, force: true });
-            saveAdapter(partial, adapter, { baseModel: path.resolve(request.modelDir) });
+            saveAdapter(partial, adapter, { baseModel: path.resolve(request.modelDir), baseFingerprint });
             // a folder left by a crash between the rename and the record is replaced
             fs.rmSync(final, { recursive: true, force: true });
             fs.renameSync(partial, final);

@@ -24,6 +24,7 @@ import type { LoraAdapter } from "../../engine/lora-types.js";
 import { Model } from "../../engine/model.js";
 import { Rng } from "../../engine/random.js";
 import { writeFileAtomic } from "../../io/atomic-file.js";
+import { baseModelFingerprint } from "../../io/base-fingerprint.js";
 import { writeJsonFile } from "../../io/json-file.js";
 import { loadModel } from "../../io/model-files.js";
 import { loadAdapter, saveAdapter } from "../../io/peft.js";
@@ -331,13 +332,17 @@ export async function runContinual(request: ContinualRequest): Promise<Continual
           const dir = adapterDir(run.dir, r, step);
           if (records.has(key)) {
             if (!fs.existsSync(dir)) throw new Error(`${key} is recorded but its adapter ${dir} is missing`);
-            mergeAdapter(loaded.config, loaded.weights, loadAdapter(dir, loaded.config));
+            mergeAdapter(loaded.config, loaded.weights, loadAdapter(dir, loaded.config, { base: loaded.weights, log }));
             continue;
           }
           progress.setLabel(key);
           const started = performance.now();
           const record = await continualStep(engine, passages[step].passage, key, config, settings);
-          saveAdapter(dir, record.adapter, { baseModel: path.resolve(request.modelDir) });
+          // recorded against the weights it was trained on: the base with the earlier steps merged
+          saveAdapter(dir, record.adapter, {
+            baseModel: path.resolve(request.modelDir),
+            baseFingerprint: baseModelFingerprint(loaded.config, loaded.weights),
+          });
           engine.model.adapter = record.adapter;
           const evaluations = await evaluateOn(step + 1);
           engine.model.adapter = null;
@@ -354,7 +359,7 @@ export async function runContinual(request: ContinualRequest): Promise<Continual
             seconds: (performance.now() - started) / 1000,
           });
           // The saved (F32) adapter is merged, exactly what a resume re-merges.
-          mergeAdapter(loaded.config, loaded.weights, loadAdapter(dir, loaded.config));
+          mergeAdapter(loaded.config, loaded.weights, loadAdapter(dir, loaded.config, { base: loaded.weights, log }));
           progress.tick(1, key);
           request.afterRecord?.(key);
         }

@@ -20,6 +20,7 @@ import { z } from "zod";
 import type { LoraAdapter } from "../../engine/lora-types.js";
 import { Model } from "../../engine/model.js";
 import { writeFileAtomic } from "../../io/atomic-file.js";
+import { baseModelFingerprint } from "../../io/base-fingerprint.js";
 import { readJsonFile, writeJsonFile } from "../../io/json-file.js";
 import { loadModel } from "../../io/model-files.js";
 import { loadAdapter, saveAdapter } from "../../io/peft.js";
@@ -236,7 +237,7 @@ export async function runCpt(request: CptRequest): Promise<CptSummary> {
       let adapter: LoraAdapter;
       let training: CptTraining;
       if (trainedBefore && fs.existsSync(adapterPath)) {
-        adapter = loadAdapter(adapterPath, loaded.config);
+        adapter = loadAdapter(adapterPath, loaded.config, { base: loaded.weights, log });
         training = readJsonFile(
           trainingPath,
           z.looseObject({ stepLosses: z.array(z.number()) }),
@@ -259,7 +260,10 @@ export async function runCpt(request: CptRequest): Promise<CptSummary> {
           trainTokens: result.trainTokens,
           trainSeconds: result.trainSeconds,
         };
-        saveAdapter(adapterPath, adapter, { baseModel: path.resolve(request.modelDir) });
+        saveAdapter(adapterPath, adapter, {
+          baseModel: path.resolve(request.modelDir),
+          baseFingerprint: baseModelFingerprint(loaded.config, loaded.weights),
+        });
         writeJsonFile(trainingPath, training); // written last: marks the phase done
         progress.tick(1, "training");
       }

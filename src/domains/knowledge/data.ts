@@ -7,10 +7,10 @@
  * - the official SQuAD v1.1 layout, converted to passage records (first gold answer becomes `answer`).
  * Records keep the order of the file: the reference's article order is the order of its shipped files.
  */
-import fs from "node:fs";
 import { z } from "zod";
 import { writeFileAtomic } from "../../io/atomic-file.js";
 import { describeIssues, readJsonFile, writeJsonFile } from "../../io/json-file.js";
+import { readTextFile } from "../../io/text-file.js";
 
 export const questionAnswerSchema = z.object({ question: z.string(), answer: z.string() });
 
@@ -59,15 +59,6 @@ export type SelfEditRecord = z.output<typeof selfEditRecordSchema>;
 export type SftRow = z.output<typeof sftRowSchema>;
 export type SquadV11 = z.output<typeof squadV11Schema>;
 
-/** Raw text of a file; the error names the file (JSON files go through readJsonFile instead). */
-function readText(path: string): string {
-  try {
-    return fs.readFileSync(path, "utf8");
-  } catch (error) {
-    throw new Error(`${path}: cannot read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
-  }
-}
-
 /**
  * Validates a top-level JSON array record by record, so an error says
  * `file: record 3: field "context": ...` instead of a bare array path.
@@ -100,7 +91,7 @@ export function readSelfEditFile(path: string): SelfEditRecord[] {
 /** Reads an SFT JSONL file (`{prompt, completion}` per line); blank lines are skipped. Errors name the line. */
 export function readSftJsonl(path: string): SftRow[] {
   const rows: SftRow[] = [];
-  const lines = readText(path).split("\n");
+  const lines = readTextFile(path).split("\n");
   for (let index = 0; index < lines.length; index++) {
     const line = lines[index];
     if (line.trim() === "") continue;

@@ -7,7 +7,7 @@
  * title and context; `{{` and `}}` stand for literal braces; any other `{name}` or a lone brace is an error.
  * Substitution is a single pass, so braces inside a title or context are never re-read as placeholders.
  */
-import fs from "node:fs";
+import { readTextFile } from "../../io/text-file.js";
 
 export const SELF_EDIT_PROMPT_STYLES = [
   "implications",
@@ -150,18 +150,12 @@ export function selfEditTemplate(style: SelfEditPromptStyle): PromptTemplate {
 }
 
 /**
- * Reads a user template file. The text is used verbatim (only a leading UTF-8 byte-order mark is dropped), so a
+ * Reads a user template file. The text is used verbatim (only a leading UTF-8 byte-order mark is dropped;
+ * invalid UTF-8 is refused), so a
  * final newline in the file is part of the prompt.
  */
 export function readPromptTemplateFile(path: string): PromptTemplate {
-  let text: string;
-  try {
-    text = fs.readFileSync(path, "utf8");
-  } catch (error) {
-    throw new Error(`${path}: cannot read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
-  }
-  if (text.startsWith("\uFEFF")) text = text.slice(1);
-  return parsePromptTemplate(text, path);
+  return parsePromptTemplate(readTextFile(path), path);
 }
 
 /** The self-edit generation prompt for a passage, from a built-in style or a parsed (user) template. */
