@@ -1,6 +1,7 @@
 import fs from "node:fs";
 import type { z } from "zod";
 import { writeFileAtomic } from "./atomic-file.js";
+import { unreadableFileMessage } from "./input-file.js";
 
 /** Formats zod issues as `field "a.b": message; ...` so errors name the offending field. */
 export function describeIssues(error: z.ZodError): string {
@@ -27,7 +28,7 @@ export function readJsonFile<Schema extends z.ZodType>(path: string, schema: Sch
   try {
     text = fs.readFileSync(path, "utf8");
   } catch (error) {
-    throw new Error(`${path}: cannot read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+    throw new Error(unreadableFileMessage(path, error));
   }
   return validateJson(parseJsonText(text, path), schema, path);
 }
