@@ -61,25 +61,45 @@ export function projectionShape(config: ModelConfig, name: Projection): [number,
   }
 }
 
+/**
+ * Upper bounds on the config's sizes: far above any released Llama/Qwen2 model (at most 126 layers, hidden 16384,
+ * vocab 262144, head_dim 256), low enough that an absurd config.json (`num_hidden_layers: 1e9`) is refused
+ * before anything is sized from it. Positions are int32 in the native kernels.
+ */
+export const CONFIG_LIMITS = {
+  vocabSize: 16_777_216,
+  hiddenSize: 65_536,
+  intermediateSize: 1_048_576,
+  numLayers: 1024,
+  numHeads: 1024,
+  numKvHeads: 1024,
+  headDim: 1024,
+  maxPositionEmbeddings: 2_147_483_647,
+} as const;
+
+/** RoPE bases of released models lie between 1e4 and about 1e10 (long-context Llama variants). */
+export const MAX_ROPE_THETA = 1e12;
+
 export function validateConfig(config: ModelConfig): void {
   const problems: string[] = [];
-  const positive = [
-    "vocabSize",
-    "hiddenSize",
-    "intermediateSize",
-    "numLayers",
-    "numHeads",
-    "numKvHeads",
-    "headDim",
-  ] as const;
-  for (const key of positive) {
+  for (const [key, max] of Object.entries(CONFIG_LIMITS) as [keyof typeof CONFIG_LIMITS, number][]) {
     const value = config[key];
-    if (!Number.isInteger(value) || value <= 0) problems.push(`${key} must be a positive integer, got ${value}`);
+    if (!Number.isInteger(value) || value <= 0 || value > max)
+      problems.push(`${key} must be an integer in [1, ${max}], got ${value}`);
   }
   if (config.numHeads % config.numKvHeads !== 0)
     problems.push(`numHeads (${config.numHeads}) must be a multiple of numKvHeads (${config.numKvHeads})`);
   if (config.headDim % 2 !== 0) problems.push(`headDim must be even for RoPE, got ${config.headDim}`);
-  if (!(config.rmsNormEps > 0)) problems.push(`rmsNormEps must be > 0, got ${config.rmsNormEps}`);
-  if (!(config.ropeTheta > 0)) problems.push(`ropeTheta must be > 0, got ${config.ropeTheta}`);
+  if (!(config.rmsNormEps > 0 && config.rmsNormEps < 1))
+    problems.push(`rmsNormEps must be in (0, 1), got ${config.rmsNormEps}`);
+  if (!(config.ropeTheta > 0 && config.ropeTheta <= MAX_ROPE_THETA))
+    problems.push(`ropeTheta must be in (0, ${MAX_ROPE_THETA}], got ${config.ropeTheta}`);
+  const scaling = config.ropeScaling;
+  if (scaling !== null && !(Number.isFinite(scaling.factor) && scaling.factor > 0))
+    problems.push(`ropeScaling.factor must be a positive finite number, got ${scaling.factor}`);
+  if (scaling?.type === "llama3" && !(scaling.highFreqFactor > scaling.lowFreqFactor))
+    problems.push(
+      `ropeScaling.highFreqFactor (${scaling.highFreqFactor}) must exceed lowFreqFactor (${scaling.lowFreqFactor})`,
+    );
   if (problems.length > 0) throw new Error(`invalid model config: ${problems.join("; ")}`);
 }

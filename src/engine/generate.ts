@@ -22,7 +22,16 @@ export interface GenerateOptions extends SamplingParams {
   /** Sequences decoded together (KV-cache slots). */
   maxBatch: number;
   decode: ((ids: number[]) => string) | null;
+  /**
+   * When a prompt plus maxNewTokens would run past the model's max_position_embeddings: "refuse" before anything
+   * is computed; "stop" each sequence at the context's end (finish reason "length"), as vLLM caps at
+   * max_model_len (a prompt that fills the context alone is still refused); "extrapolate" RoPE past it (which
+   * degrades or breaks most models).
+   */
+  beyondContext: BeyondContext;
 }
+
+export type BeyondContext = "refuse" | "stop" | "extrapolate";
 
 export const DEFAULT_GENERATE: Readonly<GenerateOptions> = {
   temperature: 1,
@@ -35,6 +44,7 @@ export const DEFAULT_GENERATE: Readonly<GenerateOptions> = {
   seed: 0,
   maxBatch: 16,
   decode: null,
+  beyondContext: "refuse",
 };
 
 export type FinishReason = "stop_token" | "stop_string" | "length";
@@ -79,6 +89,31 @@ export interface GenerateProgress {
 /** Reported after every forward (a prefill or a decode step). */
 export type GenerateProgressCallback = (progress: GenerateProgress) => void;
 
+/**
+ * Why `maxNewTokens` after the longest of these prompts does not fit in `maxPositions` (the model's
+ * max_position_embeddings), naming the prompt by `label`; null when every prompt fits. Prompt plus new tokens must
+ * fit, as transformers' max_length and vLLM's max_model_len count them.
+ */
+export function contextOverflow(
+  maxPositions: number,
+  promptLengths: readonly number[],
+  maxNewTokens: number,
+  label: (index: number) => string = (index) => `prompt ${index}`,
+): string | null {
+  let worst = -1;
+  promptLengths.forEach((length, i) => {
+    if (worst < 0 || length > promptLengths[worst]) worst = i;
+  });
+  if (worst < 0) return null;
+  const length = promptLengths[worst];
+  if (length + maxNewTokens <= maxPositions) return null;
+  const room =
+    length < maxPositions
+      ? `at most ${maxPositions - length} new tokens fit after it`
+      : "the prompt alone fills the context";
+  return `${label(worst)}: ${length} prompt token${length === 1 ? "" : "s"} + ${maxNewTokens} new tokens exceed the model's max_position_embeddings ${maxPositions} (${room})`;
+}
+
 export function generate(
   model: Model,
   prompts: number[][],
@@ -94,12 +129,22 @@ export function generate(
   prompts.forEach((p, i) => {
     if (p.length === 0) throw new Error(`prompt ${i} is empty`);
   });
-  const longest = prompts.reduce((m, p) => Math.max(m, p.length), 0);
-  const capacity = longest + opts.maxNewTokens;
-  if (capacity > model.config.maxPositionEmbeddings)
-    console.warn(
-      `seal: generating up to ${capacity} positions, beyond max_position_embeddings ${model.config.maxPositionEmbeddings}`,
-    );
+  const maxPositions = model.config.maxPositionEmbeddings;
+  const lengths = prompts.map((p) => p.length);
+  if (opts.beyondContext !== "extrapolate") {
+    // "stop" still needs room for one new token after every prompt.
+    const overflow = contextOverflow(maxPositions, lengths, opts.beyondContext === "stop" ? 1 : opts.maxNewTokens);
+    if (overflow !== null)
+      throw new Error(`${overflow}; beyondContext "stop" or "extrapolate" lets generation reach or pass it`);
+  }
+  /** How many new tokens a sequence of this prompt may have ("stop" ends it at the context's last position). */
+  const newTokenLimit = (promptIndex: number) =>
+    opts.beyondContext === "stop"
+      ? Math.min(opts.maxNewTokens, maxPositions - lengths[promptIndex])
+      : opts.maxNewTokens;
+  const longest = lengths.reduce((m, length) => Math.max(m, length), 0);
+  const capacity =
+    opts.beyondContext === "stop" ? Math.min(longest + opts.maxNewTokens, maxPositions) : longest + opts.maxNewTokens;
   const slots = Math.max(opts.maxBatch, opts.n);
   const cache = new KvCache(model.config, Math.min(slots, prompts.length * opts.n), capacity);
   const freeSlots = Array.from({ length: cache.slots }, (_, i) => cache.slots - 1 - i);
@@ -137,7 +182,7 @@ export function generate(
         return false;
       }
     }
-    if (seq.tokens.length >= opts.maxNewTokens) {
+    if (seq.tokens.length >= newTokenLimit(seq.promptIndex)) {
       finish(seq, "length", decodeText(seq.tokens));
       return false;
     }

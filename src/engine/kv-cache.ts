@@ -1,4 +1,5 @@
 import type { ModelConfig } from "./config.js";
+import { assertFitsInMemory } from "./memory.js";
 
 /**
  * Keys and values of past tokens for incremental decoding: per layer one buffer of `slots × capacity` rows of
@@ -16,6 +17,12 @@ export class KvCache {
   ) {
     this.kvDim = config.numKvHeads * config.headDim;
     const size = slots * capacity * this.kvDim;
+    // Checked before allocating: a huge --max-new-tokens or --n would otherwise end in an out-of-memory abort.
+    assertFitsInMemory(
+      2 * config.numLayers * size * Float32Array.BYTES_PER_ELEMENT,
+      `the KV cache for ${slots} sequences of ${capacity} positions`,
+      "generate fewer tokens or sequences at once",
+    );
     this.k = Array.from({ length: config.numLayers }, () => new Float32Array(size));
     this.v = Array.from({ length: config.numLayers }, () => new Float32Array(size));
   }

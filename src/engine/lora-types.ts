@@ -1,4 +1,10 @@
-import type { Projection } from "./config.js";
+import { CONFIG_LIMITS, type Projection } from "./config.js";
+
+/**
+ * Largest LoRA rank accepted: every projection has hidden_size as one side, so min(in, out) never exceeds the
+ * largest hidden size a config may have, and a rank above it can add no capacity anywhere.
+ */
+export const MAX_LORA_RANK = CONFIG_LIMITS.hiddenSize;
 
 /** LoRA hyperparameters, named as in PEFT's LoraConfig. */
 export interface LoraConfig {

@@ -6,7 +6,8 @@
 import { native } from "../native/index.js";
 import type { Arena } from "./arena.js";
 import { type ModelConfig, type Projection, projectionShape } from "./config.js";
-import type { LoraAdapter, LoraConfig, LoraPair } from "./lora-types.js";
+import { type LoraAdapter, type LoraConfig, type LoraPair, MAX_LORA_RANK } from "./lora-types.js";
+import { assertFitsInMemory } from "./memory.js";
 import type { Rng } from "./random.js";
 import type { LayerWeights, ModelWeights } from "./weights.js";
 
@@ -17,8 +18,8 @@ export function loraScale(config: LoraConfig): number {
 }
 
 export function validateLoraConfig(config: LoraConfig): void {
-  if (!Number.isInteger(config.rank) || config.rank <= 0)
-    throw new Error(`LoRA rank must be a positive integer, got ${config.rank}`);
+  if (!Number.isInteger(config.rank) || config.rank <= 0 || config.rank > MAX_LORA_RANK)
+    throw new Error(`LoRA rank must be an integer in [1, ${MAX_LORA_RANK}], got ${config.rank}`);
   if (!(config.alpha > 0)) throw new Error(`LoRA alpha must be > 0, got ${config.alpha}`);
   if (!(config.dropout >= 0 && config.dropout < 1))
     throw new Error(`LoRA dropout must be in [0, 1), got ${config.dropout}`);
@@ -28,6 +29,15 @@ export function validateLoraConfig(config: LoraConfig): void {
 /** A fresh adapter (PEFT init). */
 export function createLoraAdapter(model: ModelConfig, config: LoraConfig, rng: Rng): LoraAdapter {
   validateLoraConfig(config);
+  const perLayer = config.targets.reduce((sum, target) => {
+    const [outDim, inDim] = projectionShape(model, target);
+    return sum + config.rank * (inDim + outDim);
+  }, 0);
+  assertFitsInMemory(
+    model.numLayers * perLayer * Float32Array.BYTES_PER_ELEMENT,
+    `a rank-${config.rank} LoRA adapter on ${config.targets.join(",")}`,
+    "lower the rank",
+  );
   const layers: LoraAdapter["layers"] = [];
   for (let l = 0; l < model.numLayers; l++) {
     const layer: Partial<Record<Projection, LoraPair>> = {};

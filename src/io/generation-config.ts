@@ -2,9 +2,10 @@
  * Optional `generation_config.json`: the stop tokens (often more than config.json lists, e.g. Qwen2.5-Instruct's
  * <|im_end|>) and the model author's sampling defaults.
  */
-import fs from "node:fs";
 import path from "node:path";
 import { z } from "zod";
+import { checkTokenIds } from "./hf-config.js";
+import { entryExists } from "./input-file.js";
 import { readJsonFile, writeJsonFile } from "./json-file.js";
 
 export interface GenerationConfig {
@@ -33,10 +34,14 @@ const generationConfigSchema = z.looseObject({
   max_new_tokens: z.number().int().positive().nullish(),
 });
 
-/** Reads `<dir>/generation_config.json`, or returns null when the model has none. */
-export function readGenerationConfig(dir: string): GenerationConfig | null {
+/**
+ * Reads `<dir>/generation_config.json`, or returns null when the model has none. With `vocabSize` (config.json's),
+ * token ids outside the vocabulary are refused.
+ */
+export function readGenerationConfig(dir: string, vocabSize?: number): GenerationConfig | null {
   const file = path.join(dir, "generation_config.json");
-  if (!fs.existsSync(file)) return null;
+  // A broken link or a directory under that name is reported (by readJsonFile), not taken for "none".
+  if (!entryExists(file)) return null;
   const json = readJsonFile(file, generationConfigSchema);
   const eos = json.eos_token_id;
   const result: GenerationConfig = {
@@ -44,6 +49,12 @@ export function readGenerationConfig(dir: string): GenerationConfig | null {
     eosTokenIds: eos == null ? [] : Array.isArray(eos) ? eos : [eos],
     padTokenId: json.pad_token_id ?? null,
   };
+  if (vocabSize !== undefined)
+    checkTokenIds(
+      file,
+      { bos_token_id: result.bosTokenId, eos_token_id: result.eosTokenIds, pad_token_id: result.padTokenId },
+      vocabSize,
+    );
   if (json.do_sample != null) result.doSample = json.do_sample;
   if (json.temperature != null) result.temperature = json.temperature;
   if (json.top_p != null) result.topP = json.top_p;

@@ -5,7 +5,14 @@
  */
 import path from "node:path";
 import { z } from "zod";
-import { type Architecture, type ModelConfig, type RopeScaling, validateConfig } from "../engine/config.js";
+import {
+  type Architecture,
+  CONFIG_LIMITS,
+  MAX_ROPE_THETA,
+  type ModelConfig,
+  type RopeScaling,
+  validateConfig,
+} from "../engine/config.js";
 import { readJsonFile, validateJson } from "./json-file.js";
 
 export { PRESETS, presetConfig } from "./presets.js";
@@ -19,36 +26,45 @@ const HF_CLASS: Record<Architecture, string> = { llama: "LlamaForCausalLM", qwen
 
 export type TorchDtype = "float32" | "bfloat16" | "float16";
 
-const positiveInt = z.number().int().positive();
+/** An integer in [1, max], with the range in the message (config sizes are bounded: see CONFIG_LIMITS). */
+function sizeField(max: number) {
+  const error = `expected an integer in [1, ${max}]`;
+  return z.number({ error }).int({ error }).min(1, { error }).max(max, { error });
+}
 const tokenId = z.number().int().nonnegative();
 const tokenIds = z.union([tokenId, z.array(tokenId)], { error: "expected a token id or a list of token ids" });
+
+const ropeThetaRange = `expected a number in (0, ${MAX_ROPE_THETA.toExponential()}]`;
+const ropeTheta = z.number().gt(0, { error: ropeThetaRange }).max(MAX_ROPE_THETA, { error: ropeThetaRange });
+
+const epsRange = "expected a number in (0, 1)";
 
 /** Both spellings of a RoPE scaling block (`rope_scaling` or transformers ≥ 4.56 `rope_parameters`). */
 const ropeBlock = z.looseObject({
   rope_type: z.string().optional(),
   type: z.string().optional(),
-  rope_theta: z.number().positive().optional(),
+  rope_theta: ropeTheta.optional(),
   factor: z.number().positive().optional(),
   low_freq_factor: z.number().positive().optional(),
   high_freq_factor: z.number().positive().optional(),
-  original_max_position_embeddings: positiveInt.optional(),
+  original_max_position_embeddings: sizeField(CONFIG_LIMITS.maxPositionEmbeddings).optional(),
 });
 
 const hfConfigSchema = z.looseObject({
   architectures: z.array(z.string()).nullish(),
   model_type: z.string().nullish(),
-  vocab_size: positiveInt,
-  hidden_size: positiveInt,
-  intermediate_size: positiveInt,
-  num_hidden_layers: positiveInt,
-  num_attention_heads: positiveInt,
-  num_key_value_heads: positiveInt.nullish(),
-  head_dim: positiveInt.nullish(),
-  rms_norm_eps: z.number().positive().nullish(),
-  rope_theta: z.number().positive().nullish(),
+  vocab_size: sizeField(CONFIG_LIMITS.vocabSize),
+  hidden_size: sizeField(CONFIG_LIMITS.hiddenSize),
+  intermediate_size: sizeField(CONFIG_LIMITS.intermediateSize),
+  num_hidden_layers: sizeField(CONFIG_LIMITS.numLayers),
+  num_attention_heads: sizeField(CONFIG_LIMITS.numHeads),
+  num_key_value_heads: sizeField(CONFIG_LIMITS.numKvHeads).nullish(),
+  head_dim: sizeField(CONFIG_LIMITS.headDim).nullish(),
+  rms_norm_eps: z.number().gt(0, { error: epsRange }).lt(1, { error: epsRange }).nullish(),
+  rope_theta: ropeTheta.nullish(),
   rope_scaling: ropeBlock.nullish(),
   rope_parameters: ropeBlock.nullish(),
-  max_position_embeddings: positiveInt.nullish(),
+  max_position_embeddings: sizeField(CONFIG_LIMITS.maxPositionEmbeddings).nullish(),
   tie_word_embeddings: z.boolean().nullish(),
   attention_bias: z.boolean().nullish(),
   mlp_bias: z.boolean().nullish(),
@@ -133,12 +149,28 @@ export function parseHfConfig(value: unknown, source = "config.json"): ModelConf
   };
   if (json.head_dim == null && json.hidden_size % numHeads !== 0)
     throw new Error(`${source}: hidden_size ${json.hidden_size} is not divisible by num_attention_heads ${numHeads}`);
+  checkTokenIds(source, { bos_token_id: config.bosTokenId, eos_token_id: config.eosTokenIds }, config.vocabSize);
   try {
     validateConfig(config);
   } catch (error) {
     throw new Error(`${source}: ${(error as Error).message}`);
   }
   return config;
+}
+
+/**
+ * Refuses special-token ids outside the vocabulary (`fields` maps each file field to its ids): a stop token the
+ * model can never produce would let every generation run to its length limit without a word.
+ */
+export function checkTokenIds(source: string, fields: Record<string, number | number[] | null>, vocabSize: number) {
+  for (const [field, value] of Object.entries(fields)) {
+    const ids = value === null ? [] : Array.isArray(value) ? value : [value];
+    const outside = ids.find((id) => id >= vocabSize);
+    if (outside !== undefined)
+      throw new Error(
+        `${source}: field "${field}": token id ${outside} is outside the vocabulary (vocab_size ${vocabSize}: ids 0..${vocabSize - 1})`,
+      );
+  }
 }
 
 /** Reads `<dir>/config.json`. */

@@ -10,8 +10,10 @@ import type { ModelConfig } from "../engine/config.js";
 import type { ModelWeights } from "../engine/weights.js";
 import { type GenerationConfig, readGenerationConfig, writeGenerationConfig } from "./generation-config.js";
 import { readModelConfig, type TorchDtype, toHfConfigJson } from "./hf-config.js";
+import { entryExists } from "./input-file.js";
 import { readJsonFile, writeJsonFile } from "./json-file.js";
 import {
+  isLoadableDtype,
   type LoadableDtype,
   loadSafetensors,
   readSafetensorsHeader,
@@ -61,11 +63,12 @@ export function locateWeights(dir: string): Map<string, WeightLocation> {
   const single = path.join(dir, SINGLE_FILE);
   const indexPath = path.join(dir, INDEX_FILE);
   const located = new Map<string, WeightLocation>();
-  if (fs.existsSync(single)) {
+  // entryExists, not fs.existsSync: a directory or a broken link under the name is reported as what it is.
+  if (entryExists(single)) {
     for (const [name, info] of readSafetensorsHeader(single).tensors) located.set(name, { file: single, info });
     return located;
   }
-  if (!fs.existsSync(indexPath)) {
+  if (!entryExists(indexPath)) {
     const hint = fs.existsSync(path.join(dir, "pytorch_model.bin"))
       ? " (pytorch_model.bin is not supported: convert it to safetensors)"
       : "";
@@ -77,7 +80,7 @@ export function locateWeights(dir: string): Map<string, WeightLocation> {
     const file = path.join(dir, shard);
     let tensors = headers.get(file);
     if (tensors === undefined) {
-      if (!fs.existsSync(file)) throw new Error(`${indexPath}: shard ${shard} (for tensor "${name}") does not exist`);
+      if (!entryExists(file)) throw new Error(`${indexPath}: shard ${shard} (for tensor "${name}") does not exist`);
       tensors = readSafetensorsHeader(file).tensors;
       headers.set(file, tensors);
     }
@@ -98,28 +101,84 @@ export function isIgnoredTensor(name: string, config: ModelConfig): boolean {
   return name.endsWith(".rotary_emb.inv_freq") || (config.tieWordEmbeddings && name === "lm_head.weight");
 }
 
-/** Loads config, generation config and weights from a Hugging Face model folder. */
-export function loadModel(dir: string): LoadedModel {
-  const config = readModelConfig(dir);
-  const generationConfig = readGenerationConfig(dir);
-  const located = locateWeights(dir);
-  const slots = weightSlots(config);
-  const expected = new Set(slots.map((slot) => slot.name));
+const LAYER_TENSOR = /^model\.layers\.(\d+)\./;
 
+function layerOf(name: string): number | null {
+  const match = LAYER_TENSOR.exec(name);
+  return match === null ? null : Number(match[1]);
+}
+
+/**
+ * Every way the checkpoint's headers contradict config.json (empty when they agree): layer count, missing and
+ * unexpected tensors, shapes (expected vs found, with the file), dtypes the engine cannot load. Reads no tensor
+ * data, and sizes nothing from the config beyond the layers the checkpoint holds, so an absurd config costs nothing.
+ */
+export function weightProblems(
+  dir: string,
+  config: ModelConfig,
+  located: ReadonlyMap<string, WeightLocation>,
+): string[] {
   const problems: string[] = [];
+  let layersFound = 0;
+  for (const name of located.keys()) layersFound = Math.max(layersFound, (layerOf(name) ?? -1) + 1);
+  if (layersFound !== config.numLayers)
+    problems.push(`config.json has num_hidden_layers ${config.numLayers}, the weights hold ${layersFound} layers`);
+  const slots = weightSlots({ ...config, numLayers: Math.min(config.numLayers, layersFound) });
+  const expected = new Set(slots.map((slot) => slot.name));
+  const where = entryExists(path.join(dir, SINGLE_FILE)) ? SINGLE_FILE : `the shards of ${INDEX_FILE}`;
   const missing = slots.filter((slot) => !located.has(slot.name)).map((slot) => slot.name);
-  if (missing.length > 0) problems.push(`missing tensors ${listSome(missing)}`);
-  const unexpected = [...located.keys()].filter((name) => !expected.has(name) && !isIgnoredTensor(name, config));
+  if (missing.length > 0) problems.push(`missing tensors ${listSome(missing)} (not in ${where})`);
+  // Layers beyond the config's count are covered by the layer-count problem above.
+  const unexpected = [...located.keys()].filter(
+    (name) => !expected.has(name) && !isIgnoredTensor(name, config) && (layerOf(name) ?? 0) < config.numLayers,
+  );
   if (unexpected.length > 0) problems.push(`unexpected tensors ${listSome(unexpected)}`);
+  const tensorProblems: string[] = [];
   for (const slot of slots) {
-    const where = located.get(slot.name);
-    if (where !== undefined && where.info.shape.join(",") !== slot.shape.join(","))
-      problems.push(
-        `tensor "${slot.name}" in ${path.basename(where.file)} has shape [${where.info.shape.join(", ")}], config.json implies [${slot.shape.join(", ")}]`,
+    const found = located.get(slot.name);
+    if (found === undefined) continue;
+    const file = path.basename(found.file);
+    if (found.info.shape.join(",") !== slot.shape.join(","))
+      tensorProblems.push(
+        `tensor "${slot.name}" in ${file} has shape [${found.info.shape.join(", ")}], config.json implies [${slot.shape.join(", ")}]`,
       );
+    else if (!isLoadableDtype(found.info.dtype))
+      tensorProblems.push(`tensor "${slot.name}" in ${file} has dtype ${found.info.dtype} (loadable: F32, F16, BF16)`);
   }
-  if (problems.length > 0) throw new Error(`${dir}: weights do not match config.json: ${problems.join("; ")}`);
+  // One wrong size in config.json mis-shapes a tensor in every layer: the first few say which.
+  const shown = tensorProblems.slice(0, 8);
+  if (tensorProblems.length > shown.length) shown.push(`and ${tensorProblems.length - shown.length} more such tensors`);
+  return [...problems, ...shown];
+}
 
+/** A model folder's configs and weight headers, checked against each other; no tensor data read yet. */
+export interface InspectedModel {
+  dir: string;
+  config: ModelConfig;
+  generationConfig: GenerationConfig | null;
+  /** Stop tokens: generation_config.json's, then config.json's (duplicates removed). */
+  eosTokenIds: number[];
+  located: Map<string, WeightLocation>;
+}
+
+/**
+ * Reads config.json, generation_config.json and the safetensors headers, and refuses a folder whose weights do not
+ * match its config, before anything is allocated (so a command can check its inputs before the costly load).
+ */
+export function inspectModel(dir: string): InspectedModel {
+  const config = readModelConfig(dir);
+  const generationConfig = readGenerationConfig(dir, config.vocabSize);
+  const located = locateWeights(dir);
+  const problems = weightProblems(dir, config, located);
+  if (problems.length > 0) throw new Error(`${dir}: weights do not match config.json: ${problems.join("; ")}`);
+  const eosTokenIds = [...new Set([...(generationConfig?.eosTokenIds ?? []), ...config.eosTokenIds])];
+  return { dir, config, generationConfig, eosTokenIds, located };
+}
+
+/** Loads config, generation config and weights from a Hugging Face model folder (or one already inspected). */
+export function loadModel(source: string | InspectedModel): LoadedModel {
+  const { config, generationConfig, eosTokenIds, located } = typeof source === "string" ? inspectModel(source) : source;
+  const slots = weightSlots(config);
   // One read per file, each tensor once.
   const namesByFile = new Map<string, Set<string>>();
   for (const slot of slots) {
@@ -130,8 +189,6 @@ export function loadModel(dir: string): LoadedModel {
   const tensors = new Map<string, Float32Array>();
   for (const [file, names] of namesByFile)
     for (const [name, tensor] of loadSafetensors(file, { names })) tensors.set(name, tensor.data);
-
-  const eosTokenIds = [...new Set([...(generationConfig?.eosTokenIds ?? []), ...config.eosTokenIds])];
   return { config, weights: assembleWeights(config, tensors), eosTokenIds, generationConfig };
 }
 

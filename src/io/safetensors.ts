@@ -10,6 +10,7 @@ import fs from "node:fs";
 import os from "node:os";
 import { writeAtomically } from "./atomic-file.js";
 import { bf16ArrayToF32, f16ArrayToF32, f32ArrayToBf16, f32ArrayToF16 } from "./half-float.js";
+import { assertRegularFile } from "./input-file.js";
 
 /** Byte size of every dtype the format defines; only F32, F16 and BF16 can be loaded. */
 const DTYPE_SIZES: Record<string, number> = {
@@ -73,6 +74,11 @@ export interface WriteOptions {
 function assertLittleEndianHost(): void {
   // Typed arrays use host byte order; the format is little-endian.
   if (os.endianness() !== "LE") throw new Error("safetensors I/O needs a little-endian host");
+}
+
+/** Whether the engine can load tensors of this dtype (F32, F16, BF16). */
+export function isLoadableDtype(dtype: string): dtype is LoadableDtype {
+  return LOADABLE.has(dtype);
 }
 
 export function dtypeSize(dtype: string): number | undefined {
@@ -197,6 +203,8 @@ export function readSafetensorsHeader(path: string): SafetensorsHeader {
 }
 
 function openForReading(path: string): number {
+  // Checked before opening: a directory opens without error and fails only at the first read, as a raw EISDIR.
+  assertRegularFile(path);
   try {
     return fs.openSync(path, "r");
   } catch (error) {

@@ -4,6 +4,7 @@
  * of being turned silently into U+FFFD (training on, or answering from, replacement characters).
  */
 import fs from "node:fs";
+import { unreadableFileMessage } from "./input-file.js";
 
 const BOM = [0xef, 0xbb, 0xbf];
 const NEWLINE = 0x0a;
@@ -44,7 +45,7 @@ export function readTextFile(file: string): string {
   try {
     bytes = fs.readFileSync(file);
   } catch (error) {
-    throw new Error(`${file}: cannot read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+    throw new Error(unreadableFileMessage(file, error));
   }
   return decodeUtf8Text(bytes, file);
 }

@@ -240,3 +240,49 @@ test("train rejects malformed data with file:line and the field, before loading 
   );
   assert.ok(!fs.existsSync(out), "nothing written");
 });
+
+test("generate refuses a prompt plus --max-new-tokens past the context unless --allow-rope-extrapolation", () => {
+  const hi = ["generate", "--model", model, "--prompt", "Hi", "--temperature", "0"];
+  const refused = sealResult([...hi, "--max-new-tokens", "600"]);
+  assert.equal(refused.status, 1);
+  assert.equal(
+    refused.stderr,
+    "seal: --prompt #1: 1 prompt token + 600 new tokens exceed the model's max_position_embeddings 512 (at most 511 new tokens fit after it); lower --max-new-tokens, shorten the prompt, or pass --allow-rope-extrapolation to go past it knowingly\n",
+  );
+  assert.equal(refused.stdout, "", "nothing generated");
+  const allowed = sealResult([...hi, "--max-new-tokens", "520", "--allow-rope-extrapolation"]);
+  assert.equal(allowed.status, 0, allowed.stderr);
+  assert.match(
+    allowed.stderr,
+    /^seal: warning: --prompt #1: 1 prompt token \+ 520 new tokens exceed .*extrapolating RoPE/,
+  );
+  const [record] = parseJsonl<OutputRecord>(allowed.stdout);
+  assert.ok(record.tokens.length >= 1 && record.tokens.length <= 520);
+});
+
+test("train cuts examples at the model's context and refuses an absurd --rank by its range", () => {
+  const data = path.join(root, "long.jsonl");
+  fs.writeFileSync(data, `${JSON.stringify({ text: "word ".repeat(700) })}\n`);
+  const out = path.join(root, "long-adapter");
+  const trained = sealResult(["train", "--model", model, "--data", data, "--out", out, "--rank", "2"]);
+  assert.equal(trained.status, 0, trained.stderr);
+  assert.match(
+    trained.stderr,
+    /^warning: truncated 1 of 1 examples to 512 tokens, the model's max_position_embeddings \(--max-length 2048 is beyond it\)$/m,
+  );
+  const config = JSON.parse(fs.readFileSync(path.join(out, "train_config.json"), "utf8"));
+  assert.equal(config.max_length, 512);
+
+  const absurd = sealResult(["train", "--model", model, "--data", data, "--out", out, "--rank", "1e9"]);
+  assert.equal(absurd.status, 1);
+  assert.match(
+    absurd.stderr,
+    /^seal: option '--rank <n>' argument '1e9' is invalid\. expected an integer in \[1, 65536\]/,
+  );
+  const wide = sealResult(["train", "--model", model, "--data", data, "--out", out, "--rank", "100", "--force"]);
+  assert.equal(wide.status, 0, wide.stderr);
+  assert.match(
+    wide.stderr,
+    /^warning: --rank 100 exceeds min\(in, out\) of q_proj \(64\), v_proj \(32\): a rank above it adds no capacity$/m,
+  );
+});

@@ -6,6 +6,7 @@ import { test } from "node:test";
 import { configFromOptions } from "../../src/cli/commands/model-create.js";
 import { PRESETS } from "../../src/io/hf-config.js";
 import { loadModel } from "../../src/io/model-files.js";
+import { loadSafetensors, writeSafetensors } from "../../src/io/safetensors.js";
 import { loadTokenizer } from "../../src/io/tokenizer.js";
 import { parameterCount } from "../../src/io/weight-names.js";
 import { QWEN3_TOKENIZER, REPO_ROOT, tempDir } from "../io/fixtures.js";
@@ -18,13 +19,16 @@ function seal(args: string[], env: NodeJS.ProcessEnv = {}): string {
   });
 }
 
-function sealFailing(args: string[], env: NodeJS.ProcessEnv = {}): { status: number | null; stderr: string } {
+function sealFailing(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+): { status: number | null; stdout: string; stderr: string } {
   const result = spawnSync(process.execPath, ["bin/seal.js", ...args], {
     cwd: REPO_ROOT,
     encoding: "utf8",
     env: { ...process.env, SEAL_DEBUG: "", ...env },
   });
-  return { status: result.status, stderr: result.stderr };
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
 test("--version prints package.json's version; --help lists the commands", () => {
@@ -146,4 +150,71 @@ test("--preset tiny picks the tiny preset of --arch (qwen2 by default)", () => {
   assert.equal(configFromOptions({ preset: "tiny" } as never).config.architecture, "qwen2");
   assert.equal(configFromOptions({ arch: "llama" } as never).config.architecture, "llama");
   assert.throws(() => configFromOptions({} as never), /give --preset or --arch/);
+});
+
+test("model info lists how the weights contradict config.json and exits 1; absurd config values name the field", () => {
+  const root = tempDir("seal-cli-");
+  const good = path.join(root, "good");
+  seal(["model", "create", "--preset", "tiny-qwen2", "--out", good, "--seed", "3"]);
+  /** A copy of the good model with `edit` applied to its folder. */
+  const variant = (name: string, edit: (dir: string) => void) => {
+    const dir = path.join(root, name);
+    fs.cpSync(good, dir, { recursive: true });
+    edit(dir);
+    return dir;
+  };
+  const withConfig = (change: Record<string, unknown>) => (dir: string) => {
+    const file = path.join(dir, "config.json");
+    fs.writeFileSync(file, JSON.stringify({ ...JSON.parse(fs.readFileSync(file, "utf8")), ...change }));
+  };
+
+  const noEmbedding = variant("no-embedding", (dir) => {
+    const file = path.join(dir, "model.safetensors");
+    const tensors = loadSafetensors(file);
+    tensors.delete("model.embed_tokens.weight");
+    writeSafetensors(
+      file,
+      [...tensors].map(([name, tensor]) => ({ name, ...tensor })),
+    );
+  });
+  const missing = sealFailing(["model", "info", "--model", noEmbedding]);
+  assert.equal(missing.status, 1);
+  assert.match(missing.stdout, /^architecture: qwen2$/m, "the description is still printed");
+  assert.match(
+    missing.stdout,
+    /^MISMATCH: {5}the weights do not match config\.json\n {2}- missing tensors "model\.embed_tokens\.weight" \(not in model\.safetensors\)$/m,
+  );
+  assert.equal(missing.stderr, `seal: ${noEmbedding}: weights do not match config.json (1 problem, listed above)\n`);
+  const json = sealFailing(["model", "info", "--model", noEmbedding, "--json"]);
+  assert.equal(json.status, 1);
+  assert.deepEqual(JSON.parse(json.stdout).problems, [
+    'missing tensors "model.embed_tokens.weight" (not in model.safetensors)',
+  ]);
+
+  const threeLayers = sealFailing([
+    "model",
+    "info",
+    "--model",
+    variant("three-layers", withConfig({ num_hidden_layers: 3 })),
+  ]);
+  assert.equal(threeLayers.status, 1);
+  assert.match(threeLayers.stdout, /- config\.json has num_hidden_layers 3, the weights hold 2 layers$/m);
+
+  const hugeHidden = variant("huge-hidden", withConfig({ hidden_size: 1e9 }));
+  const huge = sealFailing(["model", "info", "--model", hugeHidden]);
+  assert.equal(huge.status, 1);
+  assert.equal(
+    huge.stderr,
+    `seal: ${hugeHidden}/config.json: field "hidden_size": expected an integer in [1, 65536]\n`,
+  );
+  const loop = variant("loop", (dir) => {
+    fs.rmSync(path.join(dir, "model.safetensors"));
+    fs.symlinkSync("model.safetensors", path.join(dir, "model.safetensors"));
+  });
+  const looped = sealFailing(["model", "info", "--model", loop]);
+  assert.equal(looped.status, 1);
+  assert.equal(
+    looped.stderr,
+    `seal: ${loop}/model.safetensors: is a symbolic link (to model.safetensors) that loops back on itself\n`,
+  );
 });

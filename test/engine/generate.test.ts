@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { generate } from "../../src/engine/generate.js";
+import { contextOverflow, generate } from "../../src/engine/generate.js";
+import { KvCache } from "../../src/engine/kv-cache.js";
 import { Rng } from "../../src/engine/random.js";
 import { argmax } from "../../src/engine/sampling.js";
 import { randomTokens, tinyConfig, tinyModel } from "./tiny-model.js";
@@ -77,4 +78,34 @@ test("bad generation options are rejected", () => {
   assert.throws(() => generate(model, [[]], {}), /prompt 0 is empty/);
   assert.throws(() => generate(model, [[1]], { n: 0 }), /n must be/);
   assert.throws(() => generate(model, [[1]], { stopStrings: ["x"] }), /decode/);
+});
+
+test("a prompt plus maxNewTokens beyond max_position_embeddings is refused, stopped at the context, or extrapolated", () => {
+  const short = tinyModel(tinyConfig("qwen2", { maxPositionEmbeddings: 16 }), 21, 0.4);
+  const prompt = randomTokens(new Rng(4), 10, config.vocabSize);
+  const options = { temperature: 0, maxNewTokens: 10 };
+  assert.throws(
+    () => generate(short, [prompts[2], prompt], options),
+    /^Error: prompt 1: 10 prompt tokens \+ 10 new tokens exceed the model's max_position_embeddings 16 \(at most 6 new tokens fit after it\)/,
+  );
+  const [stopped] = generate(short, [prompt], { ...options, beyondContext: "stop" });
+  assert.equal(stopped.tokens.length, 6, "prompt + new tokens end at the context's last position");
+  assert.equal(stopped.finishReason, "length");
+  const [extrapolated] = generate(short, [prompt], { ...options, beyondContext: "extrapolate" });
+  assert.equal(extrapolated.tokens.length, 10);
+  assert.deepEqual(extrapolated.tokens.slice(0, 6), stopped.tokens, "same tokens up to the context's end");
+  // "stop" still refuses a prompt that fills the context alone.
+  const full = randomTokens(new Rng(5), 16, config.vocabSize);
+  assert.throws(
+    () => generate(short, [full], { ...options, beyondContext: "stop" }),
+    /16 prompt tokens \+ 1 new tokens exceed .* \(the prompt alone fills the context\)/,
+  );
+  assert.equal(contextOverflow(16, [10, 6], 6), null, "exactly filling the context is fine");
+});
+
+test("a KV cache larger than the machine's memory is refused before it is allocated", () => {
+  assert.throws(
+    () => new KvCache(config, 1_000_000, 1_000_000),
+    /^Error: the KV cache for 1000000 sequences of 1000000 positions needs \d+\.\d GiB, more than this machine's/,
+  );
 });

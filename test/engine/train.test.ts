@@ -128,3 +128,17 @@ test("maxSteps stops mid-epoch (a fractional epoch count) and the schedule spans
   assert.deepEqual(lrs, [1e-2, 7.5e-3, 5e-3, 2.5e-3], "linear decay over the 4 steps run");
   assert.throws(() => trainSft(tinyModel(config, 4), examples, { kind: "full" }, { maxSteps: 0 }), /maxSteps/);
 });
+
+test("an absurd LoRA rank is refused with the valid range, and an adapter beyond memory before allocation", () => {
+  const config = tinyConfig("llama");
+  const lora = { rank: 1e9, alpha: 8, dropout: 0, targets: ["q_proj" as const] };
+  assert.throws(
+    () => createLoraAdapter(config, lora, new Rng(1)),
+    /^Error: LoRA rank must be an integer in \[1, 65536\], got 1000000000$/,
+  );
+  const huge = tinyConfig("llama", { numLayers: 1024, hiddenSize: 65536, intermediateSize: 1_048_576 });
+  assert.throws(
+    () => createLoraAdapter(huge, { ...lora, rank: 65536, targets: ["down_proj"] }, new Rng(1)),
+    /^Error: a rank-65536 LoRA adapter on down_proj needs \d+\.\d GiB, more than this machine's .* \(lower the rank\)$/,
+  );
+});

@@ -200,3 +200,33 @@ test("presetConfig returns independent copies and rejects unknown names", () => 
   assert.equal(PRESETS["tiny-llama"].numLayers, 2);
   assert.throws(() => presetConfig("constructor"), /unknown preset "constructor" \(known: tiny-llama/);
 });
+
+test("absurd sizes, norm epsilon, RoPE base and out-of-vocabulary token ids are refused with the field and range", () => {
+  const refused: Array<[Record<string, unknown>, RegExp]> = [
+    [{ num_hidden_layers: 1e9 }, /field "num_hidden_layers": expected an integer in \[1, 1024\]/],
+    [{ hidden_size: 1e9 }, /field "hidden_size": expected an integer in \[1, 65536\]/],
+    [{ vocab_size: 1e12 }, /field "vocab_size": expected an integer in \[1, 16777216\]/],
+    [{ intermediate_size: 2.5 }, /field "intermediate_size": expected an integer in \[1, 1048576\]/],
+    [{ max_position_embeddings: 1e10 }, /field "max_position_embeddings": expected an integer in \[1, 2147483647\]/],
+    [{ rms_norm_eps: 1e308 }, /field "rms_norm_eps": expected a number in \(0, 1\)/],
+    [{ rms_norm_eps: 0 }, /field "rms_norm_eps": expected a number in \(0, 1\)/],
+    [{ rope_theta: 1e308 }, /field "rope_theta": expected a number in \(0, 1e\+12\]/],
+    [
+      { eos_token_id: 151936 },
+      /field "eos_token_id": token id 151936 is outside the vocabulary \(vocab_size 151936: ids 0\.\.151935\)/,
+    ],
+    [{ eos_token_id: [151643, 200000] }, /field "eos_token_id": token id 200000 is outside the vocabulary/],
+    [{ bos_token_id: 999999 }, /field "bos_token_id": token id 999999 is outside the vocabulary/],
+  ];
+  for (const [change, message] of refused)
+    assert.throws(() => parseHfConfig({ ...QWEN25_05B, ...change }, "q/config.json"), {
+      message: new RegExp(`^q/config\\.json: ${message.source}`),
+    });
+  const sameFactors = { ...LLAMA32_1B.rope_scaling, high_freq_factor: 1, low_freq_factor: 1 };
+  assert.throws(
+    () => parseHfConfig({ ...LLAMA32_1B, rope_scaling: sameFactors }),
+    /ropeScaling\.highFreqFactor \(1\) must exceed lowFreqFactor \(1\)/,
+  );
+  // The largest published values still parse.
+  assert.equal(parseHfConfig({ ...LLAMA32_1B, rope_theta: 1e10 }).ropeTheta, 1e10);
+});

@@ -224,3 +224,100 @@ test("saveModel refuses weights that do not fit the config", () => {
     /layer 0 has a q_proj bias but the config has none/,
   );
 });
+
+/** A tiny llama folder whose config.json gets `change` applied (the weights stay those of the preset). */
+function folderWithConfig(change: Record<string, unknown>): string {
+  const config = presetConfig("tiny-llama");
+  const dir = tempDir();
+  saveModel(dir, { config, weights: distinctWeights(config, 5) });
+  const file = path.join(dir, "config.json");
+  fs.writeFileSync(file, JSON.stringify({ ...JSON.parse(fs.readFileSync(file, "utf8")), ...change }));
+  return dir;
+}
+
+test("a layer count that contradicts the weights is refused from the headers, before sizing anything by it", () => {
+  // 1000 layers pass the config's bounds; the checkpoint holds 2: one problem, not 9000 missing tensors.
+  assert.throws(() => loadModel(folderWithConfig({ num_hidden_layers: 1000 })), {
+    message: /weights do not match config\.json: config\.json has num_hidden_layers 1000, the weights hold 2 layers$/,
+  });
+  assert.throws(
+    () => loadModel(folderWithConfig({ num_hidden_layers: 1 })),
+    /config\.json has num_hidden_layers 1, the weights hold 2 layers$/,
+  );
+});
+
+test("a wrong size names the file, tensor, expected and found shapes for the first few tensors only", () => {
+  const dir = folderWithConfig({ hidden_size: 128, head_dim: 16 });
+  const message = (() => {
+    try {
+      loadModel(dir);
+    } catch (error) {
+      return (error as Error).message;
+    }
+    return "";
+  })();
+  assert.match(
+    message,
+    /tensor "model\.embed_tokens\.weight" in model\.safetensors has shape \[256, 64\], config\.json implies \[256, 128\]/,
+  );
+  assert.match(message, /; and \d+ more such tensors$/);
+  assert.equal(message.split("; ").length, 9, "8 tensors named, then a count");
+});
+
+test("a tensor of a dtype the engine cannot load is reported with the header checks", () => {
+  const config = presetConfig("tiny-llama");
+  const dir = tempDir();
+  saveModel(dir, { config, weights: distinctWeights(config, 6) });
+  const file = path.join(dir, "model.safetensors");
+  const header = readSafetensorsHeader(file);
+  // Relabel model.norm.weight (64 F32 = 256 bytes) as 64 I32: same bytes, a dtype the engine does not load.
+  const bytes = fs.readFileSync(file);
+  const json = JSON.parse(bytes.subarray(8, header.dataStart).toString("utf8"));
+  json["model.norm.weight"].dtype = "I32";
+  const text = Buffer.from(JSON.stringify(json).padEnd(header.dataStart - 8, " "));
+  fs.writeFileSync(file, Buffer.concat([bytes.subarray(0, 8), text, bytes.subarray(header.dataStart)]));
+  assert.throws(
+    () => loadModel(dir),
+    /weights do not match config\.json: tensor "model\.norm\.weight" in model\.safetensors has dtype I32 \(loadable: F32, F16, BF16\)/,
+  );
+});
+
+test("generation_config.json token ids outside the vocabulary are refused with the field", () => {
+  const dir = folderWithConfig({});
+  fs.writeFileSync(path.join(dir, "generation_config.json"), JSON.stringify({ eos_token_id: [2, 9999] }));
+  assert.throws(
+    () => loadModel(dir),
+    /generation_config\.json: field "eos_token_id": token id 9999 is outside the vocabulary \(vocab_size 256: ids 0\.\.255\)/,
+  );
+  fs.writeFileSync(path.join(dir, "generation_config.json"), JSON.stringify({ pad_token_id: 256 }));
+  assert.throws(() => loadModel(dir), /field "pad_token_id": token id 256 is outside the vocabulary/);
+});
+
+test("a model.safetensors that is a directory, a link loop or a dangling link is named as what it is", () => {
+  const dir = folderWithConfig({});
+  const file = path.join(dir, "model.safetensors");
+  fs.rmSync(file);
+  fs.mkdirSync(file);
+  assert.throws(() => loadModel(dir), { message: `${file}: is a directory, not a file` });
+  fs.rmdirSync(file);
+  fs.symlinkSync("model.safetensors", file);
+  assert.throws(() => loadModel(dir), {
+    message: `${file}: is a symbolic link (to model.safetensors) that loops back on itself`,
+  });
+  fs.rmSync(file);
+  fs.symlinkSync("elsewhere.safetensors", file);
+  assert.throws(() => loadModel(dir), {
+    message: `${file}: is a symbolic link to elsewhere.safetensors, which does not exist`,
+  });
+  // An optional file is not taken for absent when something unreadable sits under its name.
+  const generationConfig = path.join(dir, "generation_config.json");
+  fs.rmSync(generationConfig);
+  fs.symlinkSync("generation_config.json", generationConfig);
+  assert.throws(() => loadModel(dir), {
+    message: `${generationConfig}: is a symbolic link (to generation_config.json) that loops back on itself`,
+  });
+  const configFile = path.join(dir, "config.json");
+  fs.rmSync(configFile);
+  fs.mkdirSync(configFile);
+  assert.throws(() => loadModel(dir), { message: `${configFile}: is a directory, not a file` });
+});

@@ -252,3 +252,17 @@ test("writing rejects inconsistent input and leaves no file", () => {
   );
   assert.deepEqual(fs.readdirSync(dir), []);
 });
+
+test("a directory or a link loop in place of a file is named as such, not a raw EISDIR", () => {
+  const dir = tempDir();
+  const folder = path.join(dir, "x.safetensors");
+  fs.mkdirSync(folder);
+  assert.throws(() => readSafetensorsHeader(folder), { message: `${folder}: is a directory, not a file` });
+  assert.throws(() => loadSafetensors(folder), { message: `${folder}: is a directory, not a file` });
+  const loop = path.join(dir, "loop.safetensors");
+  fs.symlinkSync("loop.safetensors", loop);
+  assert.throws(
+    () => readSafetensorsHeader(loop),
+    /loop\.safetensors: is a symbolic link \(to loop\.safetensors\) that loops/,
+  );
+});

@@ -1,6 +1,7 @@
 /** The work behind `seal generate` (loaded only when the command runs, since it needs the native addon). */
 import { z } from "zod";
 import {
+  contextOverflow,
   type GenerateOptions,
   type GenerateProgressCallback,
   type Generation,
@@ -9,7 +10,7 @@ import {
 import { Model } from "../../engine/model.js";
 import type { GenerationConfig } from "../../io/generation-config.js";
 import { validateJson } from "../../io/json-file.js";
-import { loadModel } from "../../io/model-files.js";
+import { inspectModel, loadModel } from "../../io/model-files.js";
 import { loadAdapter } from "../../io/peft.js";
 import { type ChatMessage, checkTokenizerFitsModel, loadTokenizer, type TextTokenizer } from "../../io/tokenizer.js";
 import type { GenerateCommandOptions } from "./generate.js";
@@ -123,19 +124,46 @@ function progressReporter(): { update: GenerateProgressCallback; end: (line: str
   };
 }
 
+/**
+ * Refuses prompts that, with `maxNewTokens`, run past the model's max_position_embeddings, unless
+ * --allow-rope-extrapolation asks for it (then says so once on stderr).
+ */
+export function checkPromptsFitContext(
+  options: Pick<GenerateCommandOptions, "allowRopeExtrapolation">,
+  maxPositions: number,
+  promptIds: number[][],
+  sources: PromptSource[],
+  maxNewTokens: number,
+): void {
+  const lengths = promptIds.map((ids) => ids.length);
+  const overflow = contextOverflow(maxPositions, lengths, maxNewTokens, (i) => sources[i].where);
+  if (overflow === null) return;
+  if (options.allowRopeExtrapolation === true)
+    process.stderr.write(`seal: warning: ${overflow}; extrapolating RoPE (--allow-rope-extrapolation)\n`);
+  else
+    throw new Error(
+      `${overflow}; lower --max-new-tokens, shorten the prompt, or pass --allow-rope-extrapolation to go past it knowingly`,
+    );
+}
+
 export function runGenerate(options: GenerateCommandOptions): GenerationRecord[] {
   const sources = readPromptSources(options);
-  const loaded = loadModel(options.model);
+  // Configs, weight headers, tokenizer and prompt lengths are all checked before the weights are read.
+  const inspected = inspectModel(options.model);
   const tokenizerSource = options.tokenizer ?? options.model;
   const tokenizer = loadTokenizer(tokenizerSource);
-  checkTokenizerFitsModel(tokenizer, loaded.config, tokenizerSource);
+  checkTokenizerFitsModel(tokenizer, inspected.config, tokenizerSource);
   const prompts = sources.map((source) => renderPrompt(source, tokenizer, options.chat === true));
   const promptIds = prompts.map((prompt, i) => {
     const ids = tokenizer.encode(prompt.text, { addSpecialTokens: !prompt.templated });
     if (ids.length === 0) throw new Error(`${sources[i].where}: the prompt is empty (no tokens)`);
     return ids;
   });
+  const defaults = samplingDefaults(inspected.generationConfig);
+  const maxNewTokens = options.maxNewTokens ?? defaults.maxNewTokens;
+  checkPromptsFitContext(options, inspected.config.maxPositionEmbeddings, promptIds, sources, maxNewTokens);
 
+  const loaded = loadModel(inspected);
   const model = new Model(loaded.config, loaded.weights);
   if (options.adapter !== undefined)
     model.adapter = loadAdapter(options.adapter, loaded.config, {
@@ -143,12 +171,12 @@ export function runGenerate(options: GenerateCommandOptions): GenerationRecord[]
       strict: options.strict === true,
       log: (line) => process.stderr.write(`${line}\n`),
     });
-  const defaults = samplingDefaults(loaded.generationConfig);
   const generateOptions: Partial<GenerateOptions> = {
     temperature: options.temperature ?? defaults.temperature,
     topP: options.topP ?? defaults.topP,
     topK: options.topK ?? defaults.topK,
-    maxNewTokens: options.maxNewTokens ?? defaults.maxNewTokens,
+    maxNewTokens,
+    beyondContext: options.allowRopeExtrapolation === true ? "extrapolate" : "refuse",
     n: options.n,
     stopTokenIds: [...new Set([...loaded.eosTokenIds, ...tokenizer.eosTokenIds])],
     stopStrings: options.stop ?? [],

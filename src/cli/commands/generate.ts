@@ -32,6 +32,7 @@ export interface GenerateCommandOptions {
   seed: number;
   batch: number;
   out?: string;
+  allowRopeExtrapolation?: boolean;
 }
 
 export function registerGenerate(program: Command): void {
@@ -66,6 +67,10 @@ export function registerGenerate(program: Command): void {
     .option("--seed <n>", "random seed", parseNonNegativeInt, 0)
     .option("--batch <n>", "sequences decoded together", parsePositiveInt, 16)
     .option("--out <file>", "write the JSONL records here (atomically) instead of stdout")
+    .option(
+      "--allow-rope-extrapolation",
+      "let a prompt plus --max-new-tokens run past the model's max_position_embeddings (refused otherwise)",
+    )
     .action(async (options: GenerateCommandOptions) => {
       if (options.out !== undefined) checkOutputFile(options.out);
       const { runGenerate } = await import("./generate-run.js");

@@ -227,6 +227,7 @@ async function loadSampler(
           topP: config.topP,
           topK: config.topK,
           maxNewTokens: config.maxTokens,
+          beyondContext: "stop", // as vLLM, the reference's engine, ends a sequence at max_model_len
           n: config.k,
           stopTokenIds,
           stopStrings: [],

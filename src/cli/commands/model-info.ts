@@ -3,8 +3,9 @@ import fs from "node:fs";
 import path from "node:path";
 import type { Command } from "commander";
 import type { ModelConfig } from "../../engine/config.js";
+import { readGenerationConfig } from "../../io/generation-config.js";
 import { readModelConfig } from "../../io/hf-config.js";
-import { INDEX_FILE, isIgnoredTensor, locateWeights } from "../../io/model-files.js";
+import { INDEX_FILE, isIgnoredTensor, locateWeights, weightProblems } from "../../io/model-files.js";
 import { checkTokenizerFitsModel, loadTokenizer, TOKENIZER_FILE } from "../../io/tokenizer.js";
 
 export interface ModelInfo {
@@ -14,11 +15,15 @@ export interface ModelInfo {
   weightFiles: string[];
   dtypes: string[];
   tokenizer: { vocabSize: number; chatTemplate: boolean; fitsModel: boolean } | null;
+  /** How the weights contradict config.json (empty when they match); the command then exits non-zero. */
+  problems: string[];
 }
 
 export function describeModel(dir: string): ModelInfo {
   const config = readModelConfig(dir);
+  readGenerationConfig(dir, config.vocabSize); // validated (token ids in the vocabulary), not shown
   const located = locateWeights(dir);
+  const problems = weightProblems(dir, config, located);
   let parameters = 0;
   const dtypes = new Set<string>();
   const files = new Set<string>();
@@ -40,7 +45,8 @@ export function describeModel(dir: string): ModelInfo {
     }
     tokenizer = { vocabSize: loaded.vocabSize, chatTemplate: loaded.hasChatTemplate, fitsModel };
   }
-  return { dir, config, parameters, weightFiles: [...files].sort(), dtypes: [...dtypes].sort(), tokenizer };
+  const weightFiles = [...files].sort();
+  return { dir, config, parameters, weightFiles, dtypes: [...dtypes].sort(), tokenizer, problems };
 }
 
 export function formatModelInfo(info: ModelInfo): string {
@@ -60,17 +66,25 @@ export function formatModelInfo(info: ModelInfo): string {
       ? "tokenizer:    none"
       : `tokenizer:    vocab ${t.vocabSize}, chat template ${t.chatTemplate ? "yes" : "no"}${t.fitsModel ? "" : " — MISMATCH: ids exceed the model's vocab_size"}`,
   );
+  if (info.problems.length > 0)
+    lines.push("MISMATCH:     the weights do not match config.json", ...info.problems.map((p) => `  - ${p}`));
   return lines.join("\n");
 }
 
 export function registerModelInfo(group: Command): void {
   group
     .command("info")
-    .description("describe a model folder: architecture, parameter count, weight dtypes, tokenizer")
+    .description(
+      "describe a model folder: architecture, parameter count, weight dtypes, tokenizer; exits 1 when the weights contradict config.json",
+    )
     .requiredOption("--model <dir>", "model folder (Hugging Face layout)")
     .option("--json", "print JSON instead of text")
     .action((options: { model: string; json?: boolean }) => {
       const info = describeModel(options.model);
       process.stdout.write(`${options.json ? JSON.stringify(info, null, 2) : formatModelInfo(info)}\n`);
+      if (info.problems.length > 0)
+        throw new Error(
+          `${options.model}: weights do not match config.json (${info.problems.length} problem${info.problems.length === 1 ? "" : "s"}, listed above)`,
+        );
     });
 }

@@ -4,6 +4,7 @@
  */
 import { InvalidArgumentError } from "commander";
 import { PROJECTIONS, type Projection } from "../../engine/config.js";
+import { MAX_LORA_RANK } from "../../engine/lora-types.js";
 import { isScheduleName, SCHEDULE_NAMES, type ScheduleName } from "../../engine/schedule.js";
 
 function parseFinite(value: string): number {
@@ -28,6 +29,14 @@ export function parseFraction(value: string): number {
 export function parseProbability(value: string): number {
   const parsed = parseFinite(value);
   if (!(parsed > 0 && parsed <= 1)) throw new InvalidArgumentError("expected a number in (0, 1]");
+  return parsed;
+}
+
+/** A LoRA rank: a positive integer up to MAX_LORA_RANK (a typed-array error otherwise, once the model is loaded). */
+export function parseLoraRank(value: string): number {
+  const parsed = Number(value);
+  if (!/^\d+$/.test(value.trim()) || !(parsed >= 1 && parsed <= MAX_LORA_RANK))
+    throw new InvalidArgumentError(`expected an integer in [1, ${MAX_LORA_RANK}]`);
   return parsed;
 }
 

@@ -1,6 +1,7 @@
 /** The work behind `seal train` (loaded only when the command runs, since it needs the native addon). */
 import fs from "node:fs";
 import path from "node:path";
+import { type ModelConfig, projectionShape } from "../../engine/config.js";
 import { createLoraAdapter, type LoraAdapter } from "../../engine/lora.js";
 import { Model } from "../../engine/model.js";
 import { Rng } from "../../engine/random.js";
@@ -37,6 +38,21 @@ export function formatStep(report: StepReport): string {
   return `step ${String(report.step).padStart(width)}/${report.totalSteps}  epoch ${report.epoch + 1}  loss ${report.loss.toFixed(4)}  lr ${report.lr.toExponential(2)}${gradNorm}  ${report.tokensPerSecond.toFixed(0)} tokens/s`;
 }
 
+/** A LoRA rank above min(in, out) of a target projection adds parameters but no capacity there: said once. */
+function warnRankAboveProjections(
+  config: ModelConfig,
+  options: Pick<TrainCommandOptions, "rank" | "targets">,
+  log: (line: string) => void,
+): void {
+  const narrow = options.targets
+    .map((target) => ({ target, limit: Math.min(...projectionShape(config, target)) }))
+    .filter(({ limit }) => options.rank > limit);
+  if (narrow.length > 0)
+    log(
+      `warning: --rank ${options.rank} exceeds min(in, out) of ${narrow.map(({ target, limit }) => `${target} (${limit})`).join(", ")}: a rank above it adds no capacity`,
+    );
+}
+
 export function runTrain(options: TrainCommandOptions, log: (line: string) => void): TrainResult {
   if (samePath(options.out, options.model)) throw new Error("--out must differ from --model");
   checkOutputFolder(options.out);
@@ -48,16 +64,19 @@ export function runTrain(options: TrainCommandOptions, log: (line: string) => vo
   const tokenizer = loadTokenizer(tokenizerSource);
   checkTokenizerFitsModel(tokenizer, loaded.config, tokenizerSource);
 
+  // Positions past max_position_embeddings would train RoPE extrapolation: examples are cut at the context.
+  const maxLength = Math.min(options.maxLength, loaded.config.maxPositionEmbeddings);
   const data = buildTrainData(lines, tokenizer, {
     lossOnAllTokens: options.lossOnAllTokens === true,
     appendEos: options.eos,
     eosTokenId: tokenizer.eosTokenIds[0] ?? loaded.eosTokenIds[0] ?? null,
-    maxLength: options.maxLength,
+    maxLength,
   });
   if (data.truncated > 0)
     log(
-      `warning: truncated ${data.truncated} of ${data.examples.length + data.skipped} examples to --max-length ${options.maxLength} tokens`,
+      `warning: truncated ${data.truncated} of ${data.examples.length + data.skipped} examples to ${maxLength < options.maxLength ? `${maxLength} tokens, the model's max_position_embeddings (--max-length ${options.maxLength} is beyond it)` : `--max-length ${maxLength} tokens`}`,
     );
+  if (!options.full) warnRankAboveProjections(loaded.config, options, log);
   if (data.skipped > 0) log(`warning: skipped ${data.skipped} examples with no token to train on`);
   if (data.examples.length === 0) throw new Error(`${options.data}: no example has a token to train on`);
 
@@ -131,7 +150,7 @@ export function runTrain(options: TrainCommandOptions, log: (line: string) => vo
       ? null
       : { rank: options.rank, alpha: options.alpha, dropout: options.dropout, targets: options.targets },
     train_options: trainOptions,
-    max_length: options.maxLength,
+    max_length: maxLength,
     loss_on_all_tokens: options.lossOnAllTokens === true,
     append_eos: options.eos,
     examples: data.examples.length,

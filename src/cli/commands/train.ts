@@ -8,7 +8,7 @@ import { type Command, Option } from "commander";
 import type { Projection } from "../../engine/config.js";
 import type { ScheduleName } from "../../engine/schedule.js";
 import { parseNonNegativeInt, parsePositiveInt, parsePositiveNumber } from "../options.js";
-import { parseFraction, parseNonNegativeNumber, parseSchedule, parseTargets } from "./parsers.js";
+import { parseFraction, parseLoraRank, parseNonNegativeNumber, parseSchedule, parseTargets } from "./parsers.js";
 
 export const TRAIN_LOG_FILE = "train_log.jsonl";
 export const TRAIN_CONFIG_FILE = "train_config.json";
@@ -56,7 +56,7 @@ export function registerTrain(program: Command): void {
     .addOption(
       new Option("--dtype <dtype>", "on-disk dtype of the --full model").choices(["f32", "bf16", "f16"]).default("f32"),
     )
-    .option("--rank <n>", "LoRA rank", parsePositiveInt, 16)
+    .option("--rank <n>", "LoRA rank", parseLoraRank, 16)
     .option("--alpha <x>", "LoRA alpha (scale alpha/rank)", parsePositiveNumber, 32)
     .option("--dropout <p>", "LoRA dropout", parseFraction, 0)
     .option("--targets <list>", "LoRA target projections, comma-separated, or all-linear", parseTargets, [

@@ -106,6 +106,7 @@ export function predictInstance(
       : generate(model, prompts, {
           temperature: 0,
           maxNewTokens: settings.maxNewTokens ?? maxAnswerTokens(tokenizer),
+          beyondContext: "stop", // as vLLM, the reference's engine, ends a sequence at max_model_len
           n: 1,
           stopTokenIds,
           maxBatch: settings.batch,

@@ -76,6 +76,7 @@ export function engineSelfEditSampler(engine: ArcEngine, config: ArcSelfEditRunC
       topP: sampling.topP,
       topK: 0,
       maxNewTokens: sampling.maxTokens,
+      beyondContext: "stop", // as vLLM, the reference's engine, ends a sequence at max_model_len
       n: count,
       stopTokenIds,
       seed,

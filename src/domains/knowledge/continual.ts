@@ -401,6 +401,7 @@ async function continualStep(
     topK: 0,
     maxNewTokens: config.maxTokens,
     n: 1,
+    beyondContext: "stop", // as vLLM, the reference's engine, ends a sequence at max_model_len
     stopTokenIds,
     stopStrings: [],
     seed,

@@ -68,6 +68,7 @@ export function answerPrompts(
     {
       temperature: 0,
       maxNewTokens: settings.maxAnswerTokens,
+      beyondContext: "stop", // as vLLM, the reference's engine, ends a sequence at max_model_len
       stopTokenIds,
       maxBatch: settings.answerBatch,
       decode: (ids) => tokenizer.decode(ids, { skipSpecialTokens: true }),
