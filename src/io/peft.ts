@@ -8,6 +8,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { z } from "zod";
 import { type ModelConfig, PROJECTIONS, type Projection, projectionShape } from "../engine/config.js";
+import { refuseNonFiniteTensors } from "../engine/finite.js";
 import type { LoraAdapter, LoraPair } from "../engine/lora-types.js";
 import { readJsonFile, writeJsonFile } from "./json-file.js";
 import { loadSafetensors, type NamedTensor, readSafetensorsHeader, writeSafetensors } from "./safetensors.js";
@@ -69,7 +70,7 @@ function validRank(name: string, length: number, rank: number, dir: string): num
   return length / rank;
 }
 
-/** Writes `adapter_config.json` and `adapter_model.safetensors` (F32) into `dir`. */
+/** Writes `adapter_config.json` and `adapter_model.safetensors` (F32) into `dir`; refuses non-finite values. */
 export function saveAdapter(dir: string, adapter: LoraAdapter, options: { baseModel?: string } = {}): void {
   const { rank, alpha, dropout, targets } = adapter.config;
   if (!Number.isInteger(rank) || rank <= 0) throw new Error(`adapter rank must be a positive integer, got ${rank}`);
@@ -94,6 +95,10 @@ export function saveAdapter(dir: string, adapter: LoraAdapter, options: { baseMo
     }
   });
   const allLayers = adaptedLayers.length === adapter.layers.length;
+  // A NaN adapter (or one whose float32 scale overflows) would turn every output it touches into NaN.
+  if (!Number.isFinite(Math.fround(alpha / rank)))
+    throw new Error(`${dir}: LoRA scale alpha/r = ${alpha}/${rank} is not finite in float32; refusing to write`);
+  refuseNonFiniteTensors(tensors, dir);
   fs.mkdirSync(dir, { recursive: true });
   writeSafetensors(path.join(dir, ADAPTER_WEIGHTS_FILE), tensors, { metadata: { format: "pt" } });
   writeJsonFile(path.join(dir, ADAPTER_CONFIG_FILE), {

@@ -224,3 +224,17 @@ test("saveModel refuses weights that do not fit the config", () => {
     /layer 0 has a q_proj bias but the config has none/,
   );
 });
+
+test("saveModel refuses NaN or infinite weights, naming the tensor, and writes nothing", () => {
+  const config = presetConfig("tiny-llama");
+  for (const bad of [Number.NaN, Number.POSITIVE_INFINITY]) {
+    const weights = distinctWeights(config, 5);
+    weights.layers[1].vProj[7] = bad;
+    const dir = path.join(tempDir(), "out");
+    assert.throws(
+      () => saveModel(dir, { config, weights }),
+      new RegExp(`tensor "model\\.layers\\.1\\.self_attn\\.v_proj\\.weight" holds ${bad} at index 7; refusing`),
+    );
+    assert.ok(!fs.existsSync(dir), "nothing was written");
+  }
+});
