@@ -462,7 +462,10 @@ async function runRounds(
       const selection = restEm.selectionStats(picks);
       log(
         `round ${round}: kept ${selection.rows} of ${selection.passages} passages ` +
-          `(${selection.picksBeatingBaseline} beat their baseline)`,
+          `(${selection.picksBeatingBaseline} beat their baseline)` +
+          (selection.divergedInnerLoops > 0
+            ? `; ${selection.divergedInnerLoops} inner loops diverged (scored 0; lower --lr or --alpha)`
+            : ""),
       );
       finish(key, { round, phase: "select", seconds: (performance.now() - started) / 1000, selection });
     }
