@@ -65,7 +65,12 @@ export function globalNorm(tensors: Float32Array[]): number {
 /** Scales gradients so their global norm is at most maxNorm; returns the norm before clipping. */
 export function clipGradNorm(grads: Float32Array[], maxNorm: number): number {
   const norm = globalNorm(grads);
+  clipToNorm(grads, norm, maxNorm);
+  return norm;
+}
+
+/** Scales gradients whose global norm is `norm` (already measured) so it is at most maxNorm. */
+export function clipToNorm(grads: Float32Array[], norm: number, maxNorm: number): void {
   const coefficient = maxNorm / (norm + 1e-6);
   if (coefficient < 1) for (const g of grads) native.vecScale(g, coefficient);
-  return norm;
 }

@@ -5,9 +5,10 @@
  * accumulation gives exactly the gradient of the large batch.
  */
 import { packSequences } from "./batch.js";
+import { checkParametersFinite, checkStepFinite, DEFAULT_DIVERGENCE_HINT } from "./divergence.js";
 import { adapterTensors, type LoraAdapter, zerosLike } from "./lora.js";
 import type { Gradients, Model } from "./model.js";
-import { AdamW, type AdamWOptions, clipGradNorm, DEFAULT_ADAMW } from "./optimizer.js";
+import { AdamW, type AdamWOptions, clipToNorm, DEFAULT_ADAMW, globalNorm } from "./optimizer.js";
 import { Rng } from "./random.js";
 import { learningRateAt, type ScheduleName, warmupStepsFromRatio } from "./schedule.js";
 import type { ModelWeights } from "./weights.js";
@@ -147,7 +148,11 @@ function shuffled(count: number, rng: Rng | null): number[] {
   return order;
 }
 
-/** Trains `model` on `examples`; the adapter (or, for full training, the model's weights) is updated in place. */
+/**
+ * Trains `model` on `examples`; the adapter (or, for full training, the model's weights) is updated in place.
+ * Throws TrainingDivergedError at the first step whose loss or gradient norm is not finite (before its update) or
+ * whose update left a parameter non-finite; the target's values are then unusable and must be discarded.
+ */
 export function trainSft(
   model: Model,
   examples: SftExample[],
@@ -184,6 +189,7 @@ export function trainSft(
     gradTensors = weightTensors(g);
   }
   const optimizer = new AdamW(params, opts);
+  const hint = target.kind === "lora" ? DEFAULT_DIVERGENCE_HINT : "lower the learning rate";
   const rng = new Rng(opts.seed);
   const targetsOf = examples.map(exampleTargets);
   const losses: number[] = [];
@@ -215,11 +221,17 @@ export function trainSft(
           });
           lossSum += result.lossSum;
         }
-        const gradNorm = opts.maxGradNorm > 0 ? clipGradNorm(gradTensors, opts.maxGradNorm) : Number.NaN;
         const step = epoch * stepsPerEpoch + s;
+        const loss = stepTokens > 0 ? lossSum / stepTokens : 0;
+        // Measured even without clipping: a non-finite norm stops training before the update writes NaN.
+        const norm = globalNorm(gradTensors);
+        const state = { step: step + 1, totalSteps, epoch: epoch + 1, loss, gradNorm: norm };
+        checkStepFinite(state, hint);
+        if (opts.maxGradNorm > 0) clipToNorm(gradTensors, norm, opts.maxGradNorm);
+        const gradNorm = opts.maxGradNorm > 0 ? norm : Number.NaN;
         const lr = learningRateAt(step, { schedule: opts.schedule, baseLr: opts.lr, warmupSteps, totalSteps });
         optimizer.update(gradTensors, lr);
-        const loss = stepTokens > 0 ? lossSum / stepTokens : 0;
+        checkParametersFinite(params, state, hint);
         losses.push(loss);
         tokensTrained += stepTokens;
         const seconds = (performance.now() - stepStart) / 1000;

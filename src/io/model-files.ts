@@ -7,6 +7,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { z } from "zod";
 import type { ModelConfig } from "../engine/config.js";
+import { refuseNonFiniteTensors } from "../engine/finite.js";
 import type { ModelWeights } from "../engine/weights.js";
 import { type GenerationConfig, readGenerationConfig, writeGenerationConfig } from "./generation-config.js";
 import { readModelConfig, type TorchDtype, toHfConfigJson } from "./hf-config.js";
@@ -207,13 +208,17 @@ function shardName(index: number, count: number): string {
   return `model-${String(index + 1).padStart(5, "0")}-of-${String(count).padStart(5, "0")}.safetensors`;
 }
 
-/** Writes config.json, generation_config.json and the weights (one file or shards + index) into `dir`. */
+/**
+ * Writes config.json, generation_config.json and the weights (one file or shards + index) into `dir`; refuses
+ * (before writing anything) weights that hold NaN or ±Infinity.
+ */
 export function saveModel(dir: string, options: SaveModelOptions): void {
   const { config, weights } = options;
   const dtype = options.dtype ?? "F32";
   const maxShardBytes = options.maxShardBytes ?? DEFAULT_MAX_SHARD_BYTES;
   if (!(maxShardBytes > 0)) throw new Error(`maxShardBytes must be positive, got ${maxShardBytes}`);
   const entries = weightEntries(config, weights);
+  refuseNonFiniteTensors(entries, dir);
   const configJson = toHfConfigJson(config, { torchDtype: TORCH_DTYPE[dtype] });
   fs.mkdirSync(dir, { recursive: true });
 

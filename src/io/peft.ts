@@ -8,6 +8,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { z } from "zod";
 import { type ModelConfig, PROJECTIONS, type Projection, projectionShape } from "../engine/config.js";
+import { refuseNonFiniteTensors } from "../engine/finite.js";
 import type { LoraAdapter, LoraPair } from "../engine/lora-types.js";
 import type { ModelWeights } from "../engine/weights.js";
 import {
@@ -89,7 +90,8 @@ export interface SaveAdapterOptions {
 
 /**
  * Writes `adapter_config.json` and `adapter_model.safetensors` (F32) into `dir`, and seal_adapter.json when the
- * base's fingerprint is given (a record left by an earlier adapter in `dir` is removed first).
+ * base's fingerprint is given (a record left by an earlier adapter in `dir` is removed first). Refuses non-finite
+ * values, before writing anything.
  */
 export function saveAdapter(dir: string, adapter: LoraAdapter, options: SaveAdapterOptions = {}): void {
   const { rank, alpha, dropout, targets } = adapter.config;
@@ -115,6 +117,10 @@ export function saveAdapter(dir: string, adapter: LoraAdapter, options: SaveAdap
     }
   });
   const allLayers = adaptedLayers.length === adapter.layers.length;
+  // A NaN adapter (or one whose float32 scale overflows) would turn every output it touches into NaN.
+  if (!Number.isFinite(Math.fround(alpha / rank)))
+    throw new Error(`${dir}: LoRA scale alpha/r = ${alpha}/${rank} is not finite in float32; refusing to write`);
+  refuseNonFiniteTensors(tensors, dir);
   fs.mkdirSync(dir, { recursive: true });
   removeAdapterBaseRecord(dir);
   const weightsPath = path.join(dir, ADAPTER_WEIGHTS_FILE);

@@ -12,8 +12,9 @@ import fs from "node:fs";
 import path from "node:path";
 import { packSequences } from "../engine/batch.js";
 import type { ModelConfig } from "../engine/config.js";
+import { checkParametersFinite, checkStepFinite } from "../engine/divergence.js";
 import { Model } from "../engine/model.js";
-import { AdamW, clipGradNorm } from "../engine/optimizer.js";
+import { AdamW, clipToNorm, globalNorm } from "../engine/optimizer.js";
 import { Rng } from "../engine/random.js";
 import { learningRateAt } from "../engine/schedule.js";
 import { exampleTargets, weightTensors, zeroGradientsLike } from "../engine/train.js";
@@ -115,6 +116,7 @@ export function planSteps(
   return plan.slice(0, settings.steps);
 }
 
+const DIVERGENCE_HINT = "lower the learning rate";
 const CHECKPOINT = "checkpoint";
 const OPTIMIZER_FILE = "optimizer.safetensors";
 const STATE_FILE = "state.json";
@@ -266,6 +268,7 @@ export function pretrain(request: PretrainRequest): PretrainResult {
     });
   }
   const allGrads = [...gradGroups.decay, ...gradGroups.noDecay];
+  const allParams = [...groups.decay, ...groups.noDecay];
   const schedule = {
     schedule: "cosine" as const,
     baseLr: settings.lr,
@@ -284,13 +287,20 @@ export function pretrain(request: PretrainRequest): PretrainResult {
       gradScale: 1 / tokens,
       dropoutSeed: settings.seed + step, // a function of the step, so a resumed run draws the same
     });
-    const gradNorm = settings.maxGradNorm > 0 ? clipGradNorm(allGrads, settings.maxGradNorm) : Number.NaN;
+    const loss = result.lossSum / tokens;
+    // A diverged step stops the run before its update, so no checkpoint ever holds NaN weights.
+    const norm = globalNorm(allGrads);
+    const stepState = { step: step + 1, totalSteps: plan.length, epoch: plan[step].epoch + 1, loss, gradNorm: norm };
+    checkStepFinite(stepState, DIVERGENCE_HINT);
+    if (settings.maxGradNorm > 0) clipToNorm(allGrads, norm, settings.maxGradNorm);
+    const gradNorm = settings.maxGradNorm > 0 ? norm : Number.NaN;
     const lr = learningRateAt(step, schedule);
     optimizers[0].update(gradGroups.decay, lr);
     optimizers[1].update(gradGroups.noDecay, lr);
+    checkParametersFinite(allParams, stepState, DIVERGENCE_HINT);
     const entry: PretrainLogEntry = {
       step: step + 1,
-      loss: result.lossSum / tokens,
+      loss,
       lr,
       gradNorm,
       tokens,

@@ -4,6 +4,7 @@
  * the result as a new model folder.
  */
 import fs from "node:fs";
+import { TrainingDivergedError } from "../engine/divergence.js";
 import { createLoraAdapter, type LoraConfig, mergeAdapter } from "../engine/lora.js";
 import { Model } from "../engine/model.js";
 import { Rng } from "../engine/random.js";
@@ -91,7 +92,8 @@ export function sftAndMerge(
 /**
  * Loads `generatorDir`, runs sftAndMerge on `rows`, and saves the merged model (same on-disk dtype, tokenizer and
  * generation config copied) to `outDir`: written to `{outDir}.partial`, then renamed, so a crash never leaves a
- * half-written checkpoint under the final name.
+ * half-written checkpoint under the final name. A diverged SFT stops with a TrainingDivergedError (nothing is
+ * written); `divergenceHint` says which flags to lower.
  */
 export function sftMergeSave(
   generatorDir: string,
@@ -99,14 +101,21 @@ export function sftMergeSave(
   settings: SftSettings,
   outDir: string,
   log: (line: string) => void,
+  divergenceHint = "lower the SFT learning rate (or the LoRA alpha)",
 ): SftOutcome {
   const loaded = loadModel(generatorDir);
   const tokenizer = loadTokenizer(generatorDir);
   checkTokenizerFitsModel(tokenizer, loaded.config, generatorDir);
   log(`SFT on ${rows.length} rows: LoRA r${settings.lora.rank} α${settings.lora.alpha}, ${settings.epochs} epochs`);
-  const outcome = sftAndMerge(loaded, tokenizer, rows, settings, (step) =>
-    log(`  SFT step ${step.step}/${step.totalSteps} loss ${step.loss.toFixed(4)}`),
-  );
+  let outcome: SftOutcome;
+  try {
+    outcome = sftAndMerge(loaded, tokenizer, rows, settings, (step) =>
+      log(`  SFT step ${step.step}/${step.totalSteps} loss ${step.loss.toFixed(4)}`),
+    );
+  } catch (error) {
+    if (!(error instanceof TrainingDivergedError)) throw error;
+    throw error.withHint(`no checkpoint was written to ${outDir}; ${divergenceHint}`, "SFT of the merged checkpoint");
+  }
   const partial = `${outDir}.partial`;
   fs.rmSync(partial, { recursive: true, force: true });
   saveModel(partial, {

@@ -286,3 +286,23 @@ test("train cuts examples at the model's context and refuses an absurd --rank by
     /^warning: --rank 100 exceeds min\(in, out\) of q_proj \(64\), v_proj \(32\): a rank above it adds no capacity$/m,
   );
 });
+
+test("train that diverges (--lr 1e30, or --alpha 1e308) exits 1 naming the step and what to lower; writes nothing", () => {
+  const data = path.join(root, "diverge.jsonl");
+  fs.writeFileSync(data, PAIRS.map((pair) => JSON.stringify(pair)).join("\n"));
+  const cases = [
+    { flags: ["--lr", "1e30"], hint: /lower --lr \(1e\+30\) or --alpha \(32\)\n$/ },
+    { flags: ["--alpha", "1e308"], hint: /the loss is NaN.*lower --lr \(0\.0001\) or --alpha \(1e\+308\)\n$/ },
+    { flags: ["--full", "--lr", "1e30"], hint: /lower --lr \(1e\+30\)\n$/ },
+  ];
+  for (const { flags, hint } of cases) {
+    const out = path.join(root, `diverged-${flags.join("")}`);
+    const result = sealResult(["train", "--model", model, "--data", data, "--out", out, "--epochs", "3", ...flags]);
+    assert.equal(result.status, 1, `${flags.join(" ")}: ${result.stderr}`);
+    assert.match(result.stderr, /^seal: training diverged at step 1 of 12 \(epoch 1\): /m, flags.join(" "));
+    assert.match(result.stderr, new RegExp(`nothing was written to ${out.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")};`));
+    assert.match(result.stderr, hint, flags.join(" "));
+    assert.doesNotMatch(result.stderr, /loss NaN|wrote/);
+    assert.ok(!fs.existsSync(out), `${flags.join(" ")}: no adapter or model written`);
+  }
+});

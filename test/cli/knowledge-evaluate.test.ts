@@ -149,6 +149,32 @@ describe("seal knowledge evaluate", () => {
     assert.match(result.stderr, /config\.train\.lr: run has 0\.001, now 0\.01/);
   });
 
+  it("inner loops that diverge (--lr 1e30) are recorded with reward 0, counted; the run and --resume exit 0", () => {
+    const out = path.join(root, "diverged");
+    const result = sealResult(evaluateArgs(out, ["--lr", "1e30", "--limit", "2"]));
+    assert.equal(result.status, 0, result.stderr);
+    assert.match(
+      result.stderr,
+      /^passage-0\/edit-0\/repeat-0: training diverged at step 1 of \d+ .*recorded as diverged/m,
+    );
+    assert.match(result.stdout, /^diverged inner loops: 2 of 2 \(scored 0; lower --lr or --alpha\)$/m);
+    const lines = parseJsonl<{ record: { divergence?: { step: number }; adaptedAccuracy: number } }>(
+      fs.readFileSync(path.join(out, "records.jsonl"), "utf8"),
+    );
+    assert.deepEqual(
+      lines.map((line) => [line.record.divergence?.step, line.record.adaptedAccuracy]),
+      [
+        [1, 0],
+        [1, 0],
+      ],
+    );
+    const resumed = sealResult(evaluateArgs(out, ["--lr", "1e30", "--limit", "2", "--resume"]));
+    assert.equal(resumed.status, 0, resumed.stderr);
+    assert.match(resumed.stderr, /resuming .*: 2 of 2 inner loops done/);
+    assert.doesNotMatch(resumed.stderr, /training diverged/, "the diverged units are not retried");
+    assert.equal(recordCount(out), 2);
+  });
+
   it("malformed input and conflicting options fail clearly", () => {
     const broken = path.join(root, "broken.json");
     fs.writeFileSync(broken, JSON.stringify([{ title: "a", context: "b", questions: [{ question: "q" }] }]));

@@ -321,3 +321,17 @@ test("a model.safetensors that is a directory, a link loop or a dangling link is
   fs.mkdirSync(configFile);
   assert.throws(() => loadModel(dir), { message: `${configFile}: is a directory, not a file` });
 });
+
+test("saveModel refuses NaN or infinite weights, naming the tensor, and writes nothing", () => {
+  const config = presetConfig("tiny-llama");
+  for (const bad of [Number.NaN, Number.POSITIVE_INFINITY]) {
+    const weights = distinctWeights(config, 5);
+    weights.layers[1].vProj[7] = bad;
+    const dir = path.join(tempDir(), "out");
+    assert.throws(
+      () => saveModel(dir, { config, weights }),
+      new RegExp(`tensor "model\\.layers\\.1\\.self_attn\\.v_proj\\.weight" holds ${bad} at index 7; refusing`),
+    );
+    assert.ok(!fs.existsSync(dir), "nothing was written");
+  }
+});

@@ -164,3 +164,22 @@ test("saveAdapter rejects adapters PEFT cannot express", () => {
     /layer 1 has pairs for \[q_proj\] but the targets are \[q_proj, v_proj\]/,
   );
 });
+
+test("saveAdapter refuses a NaN adapter, naming the tensor, and writes nothing", () => {
+  const adapter = makeAdapter(config, ["q_proj", "v_proj"], 4);
+  (adapter.layers[0].v_proj as { b: Float32Array }).b[3] = Number.NaN;
+  const dir = path.join(tempDir(), "adapter");
+  assert.throws(
+    () => saveAdapter(dir, adapter),
+    /tensor "base_model\.model\.model\.layers\.0\.self_attn\.v_proj\.lora_B\.weight" holds NaN at index 3; refusing/,
+  );
+  assert.ok(!fs.existsSync(dir), "nothing was written");
+});
+
+test("saveAdapter refuses an alpha whose scale alpha/r overflows float32 (the adapter would output NaN)", () => {
+  const adapter = makeAdapter(config, ["q_proj"], 4);
+  adapter.config.alpha = 1e308;
+  const dir = path.join(tempDir(), "adapter");
+  assert.throws(() => saveAdapter(dir, adapter), /alpha\/r = 1e\+308\/4 is not finite in float32/);
+  assert.ok(!fs.existsSync(dir));
+});

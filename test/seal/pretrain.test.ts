@@ -106,4 +106,37 @@ describe("pretrain", () => {
       fs.rmSync(crashed, { recursive: true, force: true });
     }
   });
+
+  it("a diverging run stops with a clear error at its step; every checkpoint it left holds the finite weights", () => {
+    const dir = tempDir("seal-pretrain-diverged-");
+    try {
+      // a sane start checkpointed at step 5, then a learning rate no float32 weight survives
+      pretrain({
+        config,
+        initialWeights: createRandomModel(config, 3),
+        documents: documents(40, 0),
+        evalDocuments: [],
+        settings: { ...settings, steps: 5 },
+        dir,
+      });
+      const before = fs.readFileSync(path.join(dir, "checkpoint", "model.safetensors"));
+      assert.throws(
+        () =>
+          pretrain({
+            config,
+            initialWeights: createRandomModel(config, 3),
+            documents: documents(40, 0),
+            evalDocuments: [],
+            settings: { ...settings, steps: 12, lr: 1e30, warmupSteps: 0 },
+            dir,
+          }),
+        (error: Error) =>
+          error.name === "TrainingDivergedError" &&
+          /^training diverged at step 6 of 12 \(epoch \d+\): .*; lower the learning rate$/.test(error.message),
+      );
+      assert.deepEqual(fs.readFileSync(path.join(dir, "checkpoint", "model.safetensors")), before);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

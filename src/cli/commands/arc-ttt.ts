@@ -83,6 +83,7 @@ export async function runArcTttCommand(options: ArcTttOptions): Promise<void> {
   const { counts } = summary;
   process.stdout.write(
     `${summary.finished} inner loops over ${summary.tasks} tasks: ${counts.trained} adapters trained, ` +
-      `${counts.zeroEffect} zero-effect, ${counts.noData} without TTT data → ${options.out}\n`,
+      `${counts.zeroEffect} zero-effect, ${counts.noData} without TTT data` +
+      `${counts.diverged > 0 ? `, ${counts.diverged} diverged (no adapter)` : ""} → ${options.out}\n`,
   );
 }

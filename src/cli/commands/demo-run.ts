@@ -211,6 +211,7 @@ export async function runDemo(request: DemoRequest): Promise<DemoReport> {
       macro: pick(summary.macro),
       micro: pick(summary.micro),
       innerLoops: useBaseline ? 0 : summary.innerLoops.done,
+      divergedInnerLoops: useBaseline ? 0 : summary.divergedInnerLoops,
       run: key,
       perPassage: accuracies,
       selfEditFacts:

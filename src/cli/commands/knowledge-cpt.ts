@@ -83,5 +83,9 @@ export async function runKnowledgeCpt(options: KnowledgeCptOptions): Promise<voi
     `micro: baseline ${formatInterval(summary.micro.baseline)}  adapted ${formatInterval(summary.micro.adapted)}  ` +
       `gain ${formatInterval(summary.micro.gain, true)}`,
   );
-  out(`wrote ${options.out} (summary.md, summary.json, records.jsonl, adapter/)`);
+  if (summary.training.divergence !== undefined)
+    out(`the training diverged (adapted answers scored 0, no adapter): ${summary.training.divergence.error}`);
+  out(
+    `wrote ${options.out} (summary.md, summary.json, records.jsonl${summary.training.divergence ? "" : ", adapter/"})`,
+  );
 }

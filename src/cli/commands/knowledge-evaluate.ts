@@ -102,5 +102,9 @@ export async function runKnowledgeEvaluate(options: KnowledgeEvaluateOptions): P
     `micro over ${summary.micro.adapted.n} questions: baseline ${formatInterval(summary.micro.baseline)}  ` +
       `adapted ${formatInterval(summary.micro.adapted)}  gain ${formatInterval(summary.micro.gain, true)}`,
   );
+  if (summary.divergedInnerLoops > 0)
+    out(
+      `diverged inner loops: ${summary.divergedInnerLoops} of ${summary.innerLoops.done} (scored 0; lower --lr or --alpha)`,
+    );
   out(`wrote ${options.out} (summary.md, summary.json, records.jsonl)`);
 }

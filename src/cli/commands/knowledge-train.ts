@@ -36,6 +36,8 @@ import { parseNonNegativeNumber, parseProbability, parseTargets } from "./parser
 export const TRAIN_COMMAND = "knowledge train";
 export const PHASES_LOG = "phases";
 export const PHASES = ["generate", "evaluate", "select", "sft"] as const;
+/** What to lower when the M-step's SFT diverges (it then stops: no NaN checkpoint is promoted). */
+const SFT_DIVERGENCE_HINT = "lower --sft-lr or --sft-alpha";
 export type Phase = (typeof PHASES)[number];
 
 export interface KnowledgeTrainOptions extends InnerLoopOptions, Partial<GraderOptions> {
@@ -281,7 +283,7 @@ async function runSftOnly(
     if (rows.length === 0) throw new Error(`${options.sftData}: no rows`);
     const started = performance.now();
     const { sftMergeSave } = await import("../../seal/sft-merge.js");
-    const outcome = sftMergeSave(options.model, rows, settings, modelDir, log);
+    const outcome = sftMergeSave(options.model, rows, settings, modelDir, log, SFT_DIVERGENCE_HINT);
     finish("sft", {
       round: 0,
       phase: "sft",
@@ -462,7 +464,10 @@ async function runRounds(
       const selection = restEm.selectionStats(picks);
       log(
         `round ${round}: kept ${selection.rows} of ${selection.passages} passages ` +
-          `(${selection.picksBeatingBaseline} beat their baseline)`,
+          `(${selection.picksBeatingBaseline} beat their baseline)` +
+          (selection.divergedInnerLoops > 0
+            ? `; ${selection.divergedInnerLoops} inner loops diverged (scored 0; lower --lr or --alpha)`
+            : ""),
       );
       finish(key, { round, phase: "select", seconds: (performance.now() - started) / 1000, selection });
     }
@@ -485,6 +490,7 @@ async function runRounds(
           { ...sftSettings, seed: sftSettings.seed + round },
           path.join(dir, "model"),
           log,
+          SFT_DIVERGENCE_HINT,
         );
         finish(key, {
           round,

@@ -2,6 +2,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { type ModelConfig, projectionShape } from "../../engine/config.js";
+import { TrainingDivergedError } from "../../engine/divergence.js";
 import { createLoraAdapter, type LoraAdapter } from "../../engine/lora.js";
 import { Model } from "../../engine/model.js";
 import { Rng } from "../../engine/random.js";
@@ -105,25 +106,32 @@ export function runTrain(options: TrainCommandOptions, log: (line: string) => vo
     `training ${options.full ? "all weights" : `a LoRA adapter (r ${options.rank}, alpha ${options.alpha}, ${options.targets.join(",")})`} on ${data.examples.length} examples (${data.targetTokens} target tokens), ${options.epochs} epochs`,
   );
   const records: TrainLogRecord[] = [];
-  const result = trainSft(
-    model,
-    data.examples,
-    adapter === null ? { kind: "full" } : { kind: "lora", adapter },
-    trainOptions,
-    (report) => {
-      records.push({
-        step: report.step,
-        total_steps: report.totalSteps,
-        epoch: report.epoch,
-        loss: report.loss,
-        lr: report.lr,
-        grad_norm: Number.isNaN(report.gradNorm) ? null : report.gradNorm,
-        tokens: report.tokens,
-        tokens_per_second: report.tokensPerSecond,
-      });
-      log(formatStep(report));
-    },
-  );
+  let result: TrainResult;
+  try {
+    result = trainSft(
+      model,
+      data.examples,
+      adapter === null ? { kind: "full" } : { kind: "lora", adapter },
+      trainOptions,
+      (report) => {
+        records.push({
+          step: report.step,
+          total_steps: report.totalSteps,
+          epoch: report.epoch,
+          loss: report.loss,
+          lr: report.lr,
+          grad_norm: Number.isNaN(report.gradNorm) ? null : report.gradNorm,
+          tokens: report.tokens,
+          tokens_per_second: report.tokensPerSecond,
+        });
+        log(formatStep(report));
+      },
+    );
+  } catch (error) {
+    if (!(error instanceof TrainingDivergedError)) throw error;
+    const lower = adapter === null ? `--lr (${options.lr})` : `--lr (${options.lr}) or --alpha (${options.alpha})`;
+    throw error.withHint(`nothing was written to ${options.out}; lower ${lower}`);
+  }
 
   fs.mkdirSync(options.out, { recursive: true });
   if (adapter === null) {

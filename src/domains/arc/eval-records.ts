@@ -12,7 +12,7 @@ export const EVAL_RECORDS = "records";
 export const FINAL_RESULTS_FILE = "final_results.json";
 
 /** What a pair was evaluated with. */
-export type ArcEvalAdapterStatus = "trained" | "zero-effect" | "no-data" | "no-config" | "base-model";
+export type ArcEvalAdapterStatus = "trained" | "zero-effect" | "no-data" | "diverged" | "no-config" | "base-model";
 
 export interface ArcEvalAnswer {
   augmenter: string;
@@ -55,7 +55,7 @@ const recordSchema = z.looseObject({
   key: z.string(),
   taskId: z.string(),
   edit: z.number().int().nonnegative(),
-  status: z.enum(["trained", "zero-effect", "no-data", "no-config", "base-model"]),
+  status: z.enum(["trained", "zero-effect", "no-data", "diverged", "no-config", "base-model"]),
   adapter: z.string().nullable(),
   instances: z.array(
     z.looseObject({

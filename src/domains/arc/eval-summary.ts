@@ -19,8 +19,10 @@ export interface ArcEvalSummary {
   successRate: SuccessRate;
   /** Tasks solved by at least one configuration (the oracle when the configurations are a grid). */
   bestOfConfigs: { solved: number; tasks: number; rate: number; solvedTasks: string[] };
-  /** Pairs scored wrong because there was no adapter (no TTT data, or no configuration). */
+  /** Pairs scored wrong because there was no adapter (no TTT data, no configuration, or a diverged training). */
   withoutAdapter: number;
+  /** Of those, pairs whose TTT training diverged (non-finite loss or gradient). */
+  diverged: number;
   queries: { total: number; parsed: number; fallbacks: number };
   perTask: TaskRow[];
   scores: PairScore[];
@@ -60,7 +62,9 @@ export function summarizeEval(
       rate: context.taskIds.length === 0 ? 0 : solvedTasks.length / context.taskIds.length,
       solvedTasks,
     },
-    withoutAdapter: records.filter((r) => r.status === "no-data" || r.status === "no-config").length,
+    withoutAdapter: records.filter((r) => r.status === "no-data" || r.status === "no-config" || r.status === "diverged")
+      .length,
+    diverged: records.filter((r) => r.status === "diverged").length,
     queries: {
       total: answers.length,
       parsed: answers.filter((a) => a.parsed).length,
@@ -108,7 +112,8 @@ export function evalSummaryMarkdown(summary: ArcEvalSummary): string {
       return `| ${row.taskId} | ${row.solved}/${row.edits} | ${percent(row.rate)} | ${marks} |`;
     }),
     "",
-    `Pairs without an adapter (scored wrong): ${summary.withoutAdapter}. Queries answered: ${summary.queries.total}, ` +
+    `Pairs without an adapter (scored wrong): ${summary.withoutAdapter}` +
+      `${summary.diverged > 0 ? ` (${summary.diverged} whose TTT training diverged)` : ""}. Queries answered: ${summary.queries.total}, ` +
       `${summary.queries.parsed} parsed as grids; ${summary.queries.fallbacks} test inputs needed the leave-two fallback.`,
     "",
     `Prediction: leave-n ${predict.queries.includeN.join(",")}, ${predict.queries.permuteN} extra orders, queries under ` +

@@ -106,7 +106,7 @@ export function runArcRl(request: ArcRlRequest): ArcRlSummary {
   log(
     `behaviour cloning on ${rows.length} solved pairs of ${evaluated}: ${pairs.map((p) => `${p.taskId}/${p.edit}`).join(", ")}`,
   );
-  const outcome = sftMergeSave(request.modelDir, rows, request.settings, outDir, log);
+  const outcome = sftMergeSave(request.modelDir, rows, request.settings, outDir, log, "lower --lr or --alpha");
   const summary: ArcRlSummary = {
     pairs,
     evaluatedPairs: evaluated,

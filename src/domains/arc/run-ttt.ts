@@ -11,7 +11,9 @@
  *   summary.md/json          per-task counts of trained / zero-effect / no-data adapters
  *
  * As in the reference, an invalid configuration still gets a zero-effect adapter (B = 0) and a task whose TTT data
- * is empty gets none (no-data); `seal arc eval` scores a (task, i) without an adapter as wrong.
+ * is empty gets none (no-data); a training that diverges (non-finite loss or gradient) gets none either and is
+ * recorded as "diverged" (a finished unit: --resume does not retry it); `seal arc eval` scores a (task, i) without
+ * an adapter as wrong.
  */
 import fs from "node:fs";
 import path from "node:path";
@@ -185,6 +187,8 @@ export function runArcTtt(request: ArcTttRequest): ArcTttSummary {
             settings,
             (step, total) => progress.setLabel(`${key} step ${step}/${total}`),
           );
+          if (outcome.divergence !== undefined)
+            log(`${key}: ${outcome.divergence.error}; no adapter (arc eval scores it wrong)`);
           const saveStarted = performance.now();
           let relative: string | null = null;
           if (adapter !== null) {

@@ -23,7 +23,7 @@ export interface ArcTttRecord {
   edit: number;
   /** The configuration as given (the self-edit's JSON, or the hand-chosen one). */
   config: RawSelfEditConfig;
-  /** The adapter folder relative to the run folder; null when the TTT data was empty (no adapter). */
+  /** The adapter folder relative to the run folder; null when the TTT data was empty or training diverged. */
   adapter: string | null;
   outcome: TttOutcome;
   seconds: { data: number; train: number; save: number; total: number };
@@ -39,7 +39,7 @@ const recordSchema = z.looseObject({
   }),
   adapter: z.string().nullable(),
   outcome: z.looseObject({
-    status: z.enum(["trained", "zero-effect", "no-data"]),
+    status: z.enum(["trained", "zero-effect", "no-data", "diverged"]),
     valid: z.boolean(),
     reason: z.string().nullable(),
     examples: z.number().int(),

@@ -12,6 +12,8 @@ export interface ArcTttTaskSummary {
   trained: number;
   zeroEffect: number;
   noData: number;
+  /** Trainings that diverged (non-finite loss or gradient): no adapter, scored wrong by arc eval. */
+  diverged: number;
   /** Mean TTT examples over the task's configs. */
   meanExamples: number | null;
   steps: number;
@@ -29,7 +31,7 @@ export interface ArcTttSummary {
   tasks: number;
   /** Tasks of a self-edit run without any self-edit: no adapters. */
   tasksWithoutConfigs: string[];
-  counts: { trained: number; zeroEffect: number; noData: number };
+  counts: { trained: number; zeroEffect: number; noData: number; diverged: number };
   /** Why configs trained nothing (invalid, or over the step cap), with counts. */
   invalidReasons: Record<string, number>;
   perTask: ArcTttTaskSummary[];
@@ -61,6 +63,7 @@ export function summarizeTtt(
       trained: trained.length,
       zeroEffect: list.filter((r) => r.outcome.status === "zero-effect").length,
       noData: list.filter((r) => r.outcome.status === "no-data").length,
+      diverged: list.filter((r) => r.outcome.status === "diverged").length,
       meanExamples: meanOrNull(list.map((r) => r.outcome.examples)),
       steps: list.reduce((sum, r) => sum + r.outcome.steps, 0),
       meanFirstLoss: meanOrNull(trained.flatMap((r) => r.outcome.firstLoss ?? [])),
@@ -80,6 +83,7 @@ export function summarizeTtt(
       trained: perTask.reduce((sum, t) => sum + t.trained, 0),
       zeroEffect: perTask.reduce((sum, t) => sum + t.zeroEffect, 0),
       noData: perTask.reduce((sum, t) => sum + t.noData, 0),
+      diverged: perTask.reduce((sum, t) => sum + t.diverged, 0),
     },
     invalidReasons,
     perTask,
@@ -110,7 +114,10 @@ export function tttSummaryMarkdown(summary: ArcTttSummary): string {
     `${summary.finished} of ${summary.units} inner loops${summary.complete ? "" : " (incomplete)"} over ${summary.tasks} tasks; ` +
       `configurations: ${sourceText}.`,
     `Adapters: ${summary.counts.trained} trained, ${summary.counts.zeroEffect} zero-effect (invalid config or no step), ` +
-      `${summary.counts.noData} without TTT data (no adapter).`,
+      `${summary.counts.noData} without TTT data (no adapter)` +
+      (summary.counts.diverged > 0
+        ? `, ${summary.counts.diverged} whose training diverged (no adapter; lower the learning rate or --alpha).`
+        : "."),
     "",
     `LoRA r=${settings.lora.rank}, α=${settings.lora.alpha}, dropout ${settings.lora.dropout}, targets ${settings.lora.targets.join(", ")}; ` +
       `batch ${settings.batchSize} × accumulation ${settings.gradientAccumulation}, cosine schedule, ${settings.warmupSteps} warmup steps; ` +

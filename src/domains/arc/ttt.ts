@@ -9,10 +9,11 @@
  * applied. A task whose TTT data comes out empty gets no adapter at all, as in the reference.
  */
 import type { Projection } from "../../engine/config.js";
+import { type DivergenceRecord, TrainingDivergedError } from "../../engine/divergence.js";
 import { createLoraAdapter, type LoraAdapter, type LoraConfig } from "../../engine/lora.js";
 import type { Model } from "../../engine/model.js";
 import { Rng } from "../../engine/random.js";
-import { type TrainOptions, trainSft } from "../../engine/train.js";
+import { type TrainOptions, type TrainResult, trainSft } from "../../engine/train.js";
 import type { TextTokenizer } from "../../io/tokenizer.js";
 import { selectAugmenters } from "./augment.js";
 import {
@@ -63,8 +64,11 @@ export const REFERENCE_TTT: Readonly<TttSettings> = {
 };
 
 export interface TttOutcome {
-  /** "trained"; "zero-effect" (invalid self-edit or 0 epochs: B stays zero); "no-data" (no adapter at all). */
-  status: "trained" | "zero-effect" | "no-data";
+  /**
+   * "trained"; "zero-effect" (invalid self-edit or 0 epochs: B stays zero); "no-data" (no adapter at all);
+   * "diverged" (training stopped on a non-finite loss or gradient: no adapter, scored wrong).
+   */
+  status: "trained" | "zero-effect" | "no-data" | "diverged";
   valid: boolean;
   reason: string | null;
   examples: number;
@@ -81,6 +85,8 @@ export interface TttOutcome {
   /** The config as the reference records it (fields zeroed where its checks zeroed them). */
   recordedConfig: RawSelfEditConfig;
   seconds: { data: number; train: number };
+  /** Where and why the training diverged (status "diverged"). */
+  divergence?: DivergenceRecord;
 }
 
 export interface TttResult {
@@ -191,9 +197,33 @@ export function runTtt(
     seed: settings.seed,
     shuffle: true,
   };
-  const result = trainSft(model, examples, { kind: "lora", adapter }, options, (report) =>
-    onStep?.(report.step, report.totalSteps, report.loss),
-  );
+  const losses: number[] = [];
+  const trainStarted = performance.now();
+  let result: TrainResult;
+  try {
+    result = trainSft(model, examples, { kind: "lora", adapter }, options, (report) => {
+      losses.push(report.loss);
+      onStep?.(report.step, report.totalSteps, report.loss);
+    });
+  } catch (error) {
+    // A diverged inner loop keeps no adapter (its values are NaN); arc eval scores it wrong.
+    if (!(error instanceof TrainingDivergedError)) throw error;
+    return {
+      adapter: null,
+      outcome: {
+        ...base,
+        status: "diverged",
+        epochs: training.epochs,
+        steps: losses.length,
+        trainedTokens: 0,
+        firstLoss: losses[0] ?? null,
+        lastLoss: losses[losses.length - 1] ?? null,
+        losses,
+        seconds: { data: dataSeconds, train: (performance.now() - trainStarted) / 1000 },
+        divergence: error.toRecord(),
+      },
+    };
+  }
   return {
     adapter,
     outcome: {

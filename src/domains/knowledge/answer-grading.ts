@@ -29,6 +29,14 @@ export interface AnswerJudge {
   grade(item: JudgeItem): Promise<JudgeResult>;
 }
 
+/**
+ * The grade of a question whose inner loop diverged (training stopped on a non-finite loss): there is no answer, so
+ * it is scored wrong (zero reward) and never sent to a judge.
+ */
+export function divergedGrade(): AnswerGrade {
+  return { correct: false, exactMatch: 0, f1: 0, contains: false, empty: true };
+}
+
 export function gradeLocally(answer: string, gold: string): AnswerGrade {
   const contains = containsGold(answer, gold);
   return {

@@ -13,11 +13,15 @@
  * reloads the starting weights and re-merges the saved adapters of run r's finished steps in order; merging is
  * deterministic, so the weights equal those of an uninterrupted run bit for bit and the continued matrix is the same.
  *
+ * A step whose training diverges (non-finite loss or gradient) stops the run with a TrainingDivergedError before
+ * anything is saved or merged: the chain of merged edits cannot skip one.
+ *
  * Differences from the reference, on purpose: seeds are derived from `--seed` and the record key (the reference
  * seeds training from the clock); the std over runs is the population std (ddof 0) of each cell across runs.
  */
 import fs from "node:fs";
 import path from "node:path";
+import { TrainingDivergedError } from "../../engine/divergence.js";
 import { generate } from "../../engine/generate.js";
 import { mergeAdapter } from "../../engine/lora.js";
 import type { LoraAdapter } from "../../engine/lora-types.js";
@@ -337,7 +341,11 @@ export async function runContinual(request: ContinualRequest): Promise<Continual
           }
           progress.setLabel(key);
           const started = performance.now();
-          const record = await continualStep(engine, passages[step].passage, key, config, settings);
+          const record = await continualStep(engine, passages[step].passage, key, config, settings).catch((error) => {
+            // Every later step builds on this edit's merged weights, so a diverged edit cannot be skipped.
+            if (!(error instanceof TrainingDivergedError)) throw error;
+            throw error.withHint(`nothing was saved or merged; lower --lr or --alpha`, `${CONTINUAL_COMMAND} ${key}`);
+          });
           // recorded against the weights it was trained on: the base with the earlier steps merged
           saveAdapter(dir, record.adapter, {
             baseModel: path.resolve(request.modelDir),

@@ -17,6 +17,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { z } from "zod";
+import { type DivergenceRecord, TrainingDivergedError } from "../../engine/divergence.js";
 import type { LoraAdapter } from "../../engine/lora-types.js";
 import { Model } from "../../engine/model.js";
 import { writeFileAtomic } from "../../io/atomic-file.js";
@@ -30,7 +31,14 @@ import { lineChartSvg } from "../../seal/plots.js";
 import { createProgress, type ProgressStream } from "../../seal/progress.js";
 import { openRun } from "../../seal/run-dir.js";
 import { mean } from "../../seal/stats.js";
-import { type AnswerGrade, type AnswerJudge, accuracyOf, gradeAnswers, judgeOf } from "./answer-grading.js";
+import {
+  type AnswerGrade,
+  type AnswerJudge,
+  accuracyOf,
+  divergedGrade,
+  gradeAnswers,
+  judgeOf,
+} from "./answer-grading.js";
 import { readSelfEditFile } from "./data.js";
 import { innerLoopSeed } from "./evaluation-records.js";
 import { type IntervalSummary, intervalOf } from "./evaluation-summary.js";
@@ -84,6 +92,8 @@ export interface CptRecord {
   questions: { question: string; gold: string; answer: string; grade: AnswerGrade }[];
   accuracy: number | null;
   seconds: number;
+  /** Adapted phase only: the training diverged, so there was no adapter; every answer is empty and scored wrong. */
+  diverged?: true;
 }
 
 export interface CptTraining {
@@ -95,6 +105,8 @@ export interface CptTraining {
   lastEpochLoss: number;
   trainTokens: number;
   trainSeconds: number;
+  /** Present when the training diverged: no adapter was saved, the adapted phase scores 0. */
+  divergence?: DivergenceRecord;
 }
 
 export interface CptSummary {
@@ -203,7 +215,7 @@ export async function runCpt(request: CptRequest): Promise<CptSummary> {
         name: "steps",
         stream: request.progressStream,
       });
-      const answerPhase = async (phase: CptPhase): Promise<void> => {
+      const answerPhase = async (phase: CptPhase, diverged = false): Promise<void> => {
         for (let i = 0; i < articles.length; i++) {
           const key = cptRecordKey(phase, i);
           if (records.has(key)) continue;
@@ -211,8 +223,10 @@ export async function runCpt(request: CptRequest): Promise<CptSummary> {
           const started = performance.now();
           const article = articles[i];
           const prompts = article.questions.map((q) => closedBookQaPrompt(article.title, q.question));
-          const answers = answerPrompts(model, tokenizer, prompts, settings, stopTokenIds);
-          const grades = await gradeAnswers(article, answers, judge);
+          const answers = diverged
+            ? prompts.map(() => "")
+            : answerPrompts(model, tokenizer, prompts, settings, stopTokenIds);
+          const grades = diverged ? answers.map(() => divergedGrade()) : await gradeAnswers(article, answers, judge);
           records.appendRecord(key, {
             key,
             phase,
@@ -226,6 +240,7 @@ export async function runCpt(request: CptRequest): Promise<CptSummary> {
             })),
             accuracy: accuracyOf(grades),
             seconds: (performance.now() - started) / 1000,
+            ...(diverged ? { diverged: true as const } : {}),
           });
           progress.tick(1, key);
         }
@@ -233,43 +248,68 @@ export async function runCpt(request: CptRequest): Promise<CptSummary> {
       // Phase 1: the base model.
       model.adapter = null;
       await answerPhase("baseline");
-      // Phase 2: one adapter on the pool (saved; a resume loads it).
-      let adapter: LoraAdapter;
-      let training: CptTraining;
-      if (trainedBefore && fs.existsSync(adapterPath)) {
-        adapter = loadAdapter(adapterPath, loaded.config, { base: loaded.weights, log });
-        training = readJsonFile(
-          trainingPath,
-          z.looseObject({ stepLosses: z.array(z.number()) }),
-        ) as unknown as CptTraining;
-      } else {
+      // Phase 2: one adapter on the pool (saved; a resume loads it). A diverged training saves none.
+      const trainPool = (): { adapter: LoraAdapter | null; training: CptTraining } => {
         progress.setLabel("training");
         const seed = innerLoopSeed(config.seed, "cpt");
         const stepLosses: number[] = [];
-        const result = runInnerLoop(model, tokenizer, pool, [], settings, stopTokenIds, seed, (s) =>
-          stepLosses.push(s.loss),
-        );
-        adapter = result.adapter;
-        training = {
-          sequences: pool.length,
-          seed,
-          steps: stepLosses.length,
-          stepLosses,
-          firstEpochLoss: result.firstEpochLoss,
-          lastEpochLoss: result.lastEpochLoss,
-          trainTokens: result.trainTokens,
-          trainSeconds: result.trainSeconds,
-        };
-        saveAdapter(adapterPath, adapter, {
-          baseModel: path.resolve(request.modelDir),
-          baseFingerprint: baseModelFingerprint(loaded.config, loaded.weights),
-        });
-        writeJsonFile(trainingPath, training); // written last: marks the phase done
+        const trainStart = performance.now();
+        const base = { sequences: pool.length, seed, stepLosses };
+        let result: { adapter: LoraAdapter | null; training: CptTraining };
+        try {
+          const trained = runInnerLoop(model, tokenizer, pool, [], settings, stopTokenIds, seed, (s) =>
+            stepLosses.push(s.loss),
+          );
+          result = {
+            adapter: trained.adapter,
+            training: {
+              ...base,
+              steps: stepLosses.length,
+              firstEpochLoss: trained.firstEpochLoss,
+              lastEpochLoss: trained.lastEpochLoss,
+              trainTokens: trained.trainTokens,
+              trainSeconds: trained.trainSeconds,
+            },
+          };
+          saveAdapter(adapterPath, trained.adapter, {
+            baseModel: path.resolve(request.modelDir),
+            baseFingerprint: baseModelFingerprint(loaded.config, loaded.weights),
+          });
+        } catch (error) {
+          if (!(error instanceof TrainingDivergedError)) throw error;
+          log(`${error.message}; the adapted phase is scored 0 (no adapter)`);
+          const training: CptTraining = {
+            ...base,
+            steps: stepLosses.length,
+            firstEpochLoss: Number.NaN,
+            lastEpochLoss: Number.NaN,
+            trainTokens: 0,
+            trainSeconds: (performance.now() - trainStart) / 1000,
+            divergence: error.toRecord(),
+          };
+          result = { adapter: null, training };
+        }
+        writeJsonFile(trainingPath, result.training); // written last: marks the phase done
         progress.tick(1, "training");
-      }
+        return result;
+      };
+      const previous = trainedBefore
+        ? (readJsonFile(trainingPath, z.looseObject({ stepLosses: z.array(z.number()) })) as unknown as CptTraining)
+        : null;
+      const { adapter, training } =
+        previous !== null && (previous.divergence !== undefined || fs.existsSync(adapterPath))
+          ? {
+              adapter:
+                previous.divergence === undefined
+                  ? loadAdapter(adapterPath, loaded.config, { base: loaded.weights, log })
+                  : null,
+              training: previous,
+            }
+          : trainPool();
+      const diverged = training.divergence !== undefined;
       // Phase 3: the adapted model.
       model.adapter = adapter;
-      await answerPhase("adapted");
+      await answerPhase("adapted", diverged);
       model.adapter = null;
       progress.finish();
 
@@ -330,7 +370,10 @@ export function cptMarkdown(s: CptSummary): string {
     `Model: \`${s.model}\`; self-edits: \`${s.selfEdits}\`; grader: ${s.grader.kind}.`,
     "",
     `${s.passages} passages, ${s.questions} questions, ${s.sequences} pooled training sequences, ` +
-      `${s.training.steps} optimizer steps (loss ${s.training.firstEpochLoss.toFixed(4)} → ${s.training.lastEpochLoss.toFixed(4)}).`,
+      (s.training.divergence === undefined
+        ? `${s.training.steps} optimizer steps (loss ${s.training.firstEpochLoss.toFixed(4)} → ${s.training.lastEpochLoss.toFixed(4)}).`
+        : `**the training diverged** (${s.training.divergence.error}): no adapter was saved and every adapted answer ` +
+          "is scored wrong."),
     "",
     "| | micro accuracy (95% CI) | macro accuracy |",
     "|---|---|---|",

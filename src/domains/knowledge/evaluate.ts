@@ -17,6 +17,7 @@
  * (evaluation-summary.ts, rendered by report.ts) and the plots (evaluation-plots.ts).
  */
 import path from "node:path";
+import { type DivergenceRecord, TrainingDivergedError } from "../../engine/divergence.js";
 import { Model } from "../../engine/model.js";
 import { loadModel } from "../../io/model-files.js";
 import { checkTokenizerFitsModel, loadTokenizer, type TextTokenizer } from "../../io/tokenizer.js";
@@ -24,7 +25,14 @@ import { fingerprintFile, fingerprintModelFolder } from "../../seal/fingerprint.
 import { createProgress, type ProgressStream } from "../../seal/progress.js";
 import type { RecordLog } from "../../seal/records.js";
 import { openRun, type Run } from "../../seal/run-dir.js";
-import { type AnswerGrade, type AnswerJudge, accuracyOf, gradeAnswers, judgeOf } from "./answer-grading.js";
+import {
+  type AnswerGrade,
+  type AnswerJudge,
+  accuracyOf,
+  divergedGrade,
+  gradeAnswers,
+  judgeOf,
+} from "./answer-grading.js";
 import { type EvaluationConfig, innerLoopsPerPassage } from "./evaluation-config.js";
 import { type EvaluationPassage, readEvaluationPassages } from "./evaluation-passages.js";
 import { writeEvaluationPlots } from "./evaluation-plots.js";
@@ -208,24 +216,36 @@ async function evaluatePassages(
         let trainSeconds = 0;
         let answerSeconds = 0;
         let gradeSeconds = 0;
+        let divergence: DivergenceRecord | undefined;
         if (update) {
           const stepLosses: number[] = [];
-          const result = runInnerLoop(model, tokenizer, sequences, prompts, settings, stopTokenIds, seed, (step) =>
-            stepLosses.push(step.loss),
-          );
-          adaptedAnswers = result.answers;
-          trainSeconds = result.trainSeconds;
-          answerSeconds = result.answerSeconds;
-          training = {
-            steps: stepLosses.length,
-            stepLosses,
-            firstEpochLoss: result.firstEpochLoss,
-            lastEpochLoss: result.lastEpochLoss,
-            trainTokens: result.trainTokens,
-          };
-          const gradeStart = performance.now();
-          adaptedGrades = await gradeAnswers(passage, adaptedAnswers, judge);
-          gradeSeconds = (performance.now() - gradeStart) / 1000;
+          const trainStart = performance.now();
+          try {
+            const result = runInnerLoop(model, tokenizer, sequences, prompts, settings, stopTokenIds, seed, (step) =>
+              stepLosses.push(step.loss),
+            );
+            adaptedAnswers = result.answers;
+            trainSeconds = result.trainSeconds;
+            answerSeconds = result.answerSeconds;
+            training = {
+              steps: stepLosses.length,
+              stepLosses,
+              firstEpochLoss: result.firstEpochLoss,
+              lastEpochLoss: result.lastEpochLoss,
+              trainTokens: result.trainTokens,
+            };
+            const gradeStart = performance.now();
+            adaptedGrades = await gradeAnswers(passage, adaptedAnswers, judge);
+            gradeSeconds = (performance.now() - gradeStart) / 1000;
+          } catch (error) {
+            // A diverged inner loop is a finished unit with zero reward: recorded, so --resume does not retry it.
+            if (!(error instanceof TrainingDivergedError)) throw error;
+            divergence = error.toRecord();
+            trainSeconds = (performance.now() - trainStart) / 1000;
+            adaptedAnswers = passage.questions.map(() => "");
+            adaptedGrades = passage.questions.map(() => divergedGrade());
+            log(`${key}: ${error.message}; recorded as diverged (reward 0)`);
+          }
         }
         const baselineAccuracy = accuracyOf(baselineGrades);
         const adaptedAccuracy = accuracyOf(adaptedGrades);
@@ -255,6 +275,7 @@ async function evaluatePassages(
           adaptedAccuracy,
           gain: baselineAccuracy === null || adaptedAccuracy === null ? null : adaptedAccuracy - baselineAccuracy,
           training,
+          ...(divergence === undefined ? {} : { divergence }),
           timings: {
             baselineSeconds,
             trainSeconds,

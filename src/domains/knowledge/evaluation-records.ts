@@ -8,6 +8,7 @@
  * (the reference seeds from the clock), so a run is reproducible and a resumed run equals an uninterrupted one.
  */
 import { z } from "zod";
+import type { DivergenceRecord } from "../../engine/divergence.js";
 import { sha256Hex } from "../../seal/fingerprint.js";
 import type { AnswerGrade } from "./answer-grading.js";
 
@@ -54,6 +55,7 @@ export interface EvaluationRecord {
   adaptedAccuracy: number | null;
   /** adapted − baseline (null when either is null). */
   gain: number | null;
+  /** Null with no update, and when the inner loop diverged (then `divergence` says where). */
   training: {
     steps: number;
     stepLosses: number[];
@@ -62,6 +64,11 @@ export interface EvaluationRecord {
     /** Tokens trained over all epochs. */
     trainTokens: number;
   } | null;
+  /**
+   * Present when the inner loop's training diverged (a non-finite loss or gradient): no adapter was used, every
+   * adapted answer is empty and graded wrong (zero reward).
+   */
+  divergence?: DivergenceRecord;
   timings: {
     /** Seconds spent answering and grading the baseline for this record (0 when reused). */
     baselineSeconds: number;

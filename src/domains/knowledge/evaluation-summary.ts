@@ -73,6 +73,8 @@ export interface EvaluationSummary {
   failedVerdicts: { baseline: number; adapted: number };
   /** Inner loops whose self-edit was empty (trained on the passage alone). */
   passageOnlyInnerLoops: number;
+  /** Inner loops whose training diverged (non-finite loss or gradient): scored 0, no adapter used. */
+  divergedInnerLoops: number;
   training: {
     meanFirstEpochLoss: number;
     meanLastEpochLoss: number;
@@ -148,6 +150,7 @@ export function summarizeEvaluation(
   let passagesEvaluated = 0;
   let questionCount = 0;
   let passageOnlyInnerLoops = 0;
+  let divergedInnerLoops = 0;
   const firstLosses: number[] = [];
   const lastLosses: number[] = [];
   const epochLosses: number[][] = [];
@@ -172,6 +175,7 @@ export function summarizeEvaluation(
     passagesEvaluated++;
     for (const record of list) {
       if (record.passageOnly) passageOnlyInnerLoops++;
+      if (record.divergence !== undefined) divergedInnerLoops++;
       if (record.training) {
         firstLosses.push(record.training.firstEpochLoss);
         lastLosses.push(record.training.lastEpochLoss);
@@ -259,6 +263,7 @@ export function summarizeEvaluation(
     },
     failedVerdicts,
     passageOnlyInnerLoops,
+    divergedInnerLoops,
     training:
       firstLosses.length === 0
         ? null

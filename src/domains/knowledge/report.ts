@@ -57,6 +57,12 @@ export function renderEvaluationMarkdown(summary: EvaluationSummary): string {
         `adapted ${summary.failedVerdicts.adapted}`,
     );
   }
+  if (summary.divergedInnerLoops > 0) {
+    lines.push(
+      `- **Diverged inner loops** (training stopped on a non-finite loss or gradient; scored 0, no adapter used): ` +
+        `${summary.divergedInnerLoops} — see each record's \`divergence\`; a lower --lr or --alpha avoids them`,
+    );
+  }
   if (summary.passageOnlyInnerLoops > 0 && summary.mode === "self-edits") {
     lines.push(`- Empty self-edits scored as passage-only training: ${summary.passageOnlyInnerLoops} inner loop(s)`);
   }

@@ -37,6 +37,8 @@ export interface InnerLoopOutcome {
   repeat: number;
   baselineAccuracy: number | null;
   adaptedAccuracy: number | null;
+  /** Present when the inner loop diverged (its adapted accuracy is then 0: zero reward). */
+  divergence?: unknown;
 }
 
 /** One passage's outcome of the E-step. */
@@ -53,6 +55,8 @@ export interface PassagePick {
   beatsBaseline: boolean;
   /** Whether the pick becomes an SFT row (always, unless `onlyImproving` and it does not beat the baseline). */
   kept: boolean;
+  /** Inner loops of the passage whose training diverged (each a zero reward). */
+  divergedInnerLoops: number;
 }
 
 /**
@@ -96,6 +100,7 @@ export function selectBestSelfEdits(
       bestReward,
       beatsBaseline,
       kept: best !== null && (!options.onlyImproving || beatsBaseline),
+      divergedInnerLoops: list.filter((record) => record.divergence !== undefined).length,
     });
   }
   return picks;
@@ -112,6 +117,8 @@ export interface SelectionStats {
   meanRewardAll: number | null;
   /** Macro mean baseline accuracy. */
   meanBaseline: number | null;
+  /** Inner loops whose training diverged (scored 0). */
+  divergedInnerLoops: number;
 }
 
 export function selectionStats(picks: readonly PassagePick[]): SelectionStats {
@@ -128,6 +135,7 @@ export function selectionStats(picks: readonly PassagePick[]): SelectionStats {
     meanRewardChosen: chosen.length === 0 ? null : mean(chosen),
     meanRewardAll: all.length === 0 ? null : mean(all),
     meanBaseline: baselines.length === 0 ? null : mean(baselines),
+    divergedInnerLoops: picks.reduce((n, pick) => n + pick.divergedInnerLoops, 0),
   };
 }
 
@@ -246,6 +254,14 @@ export function restEmSummaryMarkdown(summary: RestEmSummary, plots: readonly st
         `${round.model === null ? "(unfinished)" : `\`${round.model}\``} |`,
     );
   }
+  const diverged = summary.rounds.filter((round) => (round.selection?.divergedInnerLoops ?? 0) > 0);
+  if (diverged.length > 0)
+    lines.push(
+      "",
+      `Diverged inner loops (training stopped on a non-finite loss; scored 0): ${diverged
+        .map((round) => `round ${round.round}: ${round.selection?.divergedInnerLoops}`)
+        .join(", ")}.`,
+    );
   lines.push("", `Final checkpoint: ${summary.finalModel === null ? "(none yet)" : `\`${summary.finalModel}\``}.`);
   if (plots.length > 0) {
     lines.push("", "## Plots");

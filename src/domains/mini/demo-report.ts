@@ -22,6 +22,8 @@ export interface DemoCondition {
   micro: DemoInterval;
   /** Inner loops behind the number (0 for the base model). */
   innerLoops: number;
+  /** Of those, inner loops whose training diverged (scored 0). */
+  divergedInnerLoops?: number;
   run: string;
   /** Accuracy per held-out passage (null: not graded), the numbers behind `macro`, for paired comparisons. */
   perPassage: (number | null)[];
@@ -88,6 +90,12 @@ export function formatFactRates(rates: SelfEditFactRates | null): string {
   return rates === null ? "–" : `${pct(rates.correct)} / ${pct(rates.wrong)}`;
 }
 
+/** "12", or "12 (3 diverged)" when some inner loops' training diverged. */
+function innerLoopsText(condition: DemoCondition): string {
+  const diverged = condition.divergedInnerLoops ?? 0;
+  return diverged > 0 ? `${condition.innerLoops} (${diverged} diverged)` : String(condition.innerLoops);
+}
+
 export function demoMarkdown(report: DemoReport): string {
   const lines = [
     "# SEAL-mini demo",
@@ -100,7 +108,7 @@ export function demoMarkdown(report: DemoReport): string {
     "|---|---|---|---|---|",
     ...report.conditions.map(
       (c) =>
-        `| ${c.label} | ${formatDemoInterval(c.macro)} | ${formatDemoInterval(c.micro)} | ${c.innerLoops} | ` +
+        `| ${c.label} | ${formatDemoInterval(c.macro)} | ${formatDemoInterval(c.micro)} | ${innerLoopsText(c)} | ` +
         `${formatFactRates(c.selfEditFacts)} |`,
     ),
     "",
@@ -167,7 +175,7 @@ export function demoHtml(report: DemoReport, readPlot: (file: string) => string)
     .map(
       (c) =>
         `<tr><td>${e(c.label)}</td><td>${e(formatDemoInterval(c.macro))}</td><td>${e(formatDemoInterval(c.micro))}</td>` +
-        `<td>${c.innerLoops}</td><td>${e(formatFactRates(c.selfEditFacts))}</td></tr>`,
+        `<td>${e(innerLoopsText(c))}</td><td>${e(formatFactRates(c.selfEditFacts))}</td></tr>`,
     )
     .join("\n");
   const comparisons = report.comparisons

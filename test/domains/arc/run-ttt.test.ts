@@ -2,7 +2,9 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
 import { after, describe, it } from "node:test";
+import type { ArcEvalRecord } from "../../../src/domains/arc/eval-records.js";
 import { loadArcEngine } from "../../../src/domains/arc/run-common.js";
+import { runArcEval } from "../../../src/domains/arc/run-eval.js";
 import { type ArcTttRequest, runArcTtt } from "../../../src/domains/arc/run-ttt.js";
 import type { ArcTttRecord } from "../../../src/domains/arc/ttt-records.js";
 import { PROJECTIONS } from "../../../src/engine/config.js";
@@ -14,9 +16,11 @@ import {
   arcDataMissing,
   createTinyLlama,
   INVALID_CONFIG,
+  quickPredictSettings,
   quickTttSettings,
   readRecords,
   SILENT,
+  config as selfEditConfig,
   summaryWithoutTiming,
   TRAINING_CONFIG,
   writeArcFixture,
@@ -70,7 +74,7 @@ describe("arc ttt run", { skip: missing ?? false }, () => {
       records.map((r) => r.outcome.status),
       ["trained", "zero-effect", "trained", "trained"],
     );
-    assert.deepEqual(summary.counts, { trained: 3, zeroEffect: 1, noData: 0 });
+    assert.deepEqual(summary.counts, { trained: 3, zeroEffect: 1, noData: 0, diverged: 0 });
     for (const record of records) {
       assert.equal(record.adapter, path.join("adapters", record.taskId, String(record.edit)));
       assert.ok(fs.existsSync(path.join(full, record.adapter, "adapter_config.json")));
@@ -148,7 +152,64 @@ describe("arc ttt run", { skip: missing ?? false }, () => {
     assert.equal(record.outcome.status, "no-data");
     assert.equal(record.adapter, null);
     assert.ok(!fs.existsSync(path.join(out, "adapters", "5582e5ca", "0")));
-    assert.deepEqual(result.counts, { trained: 0, zeroEffect: 0, noData: 1 });
+    assert.deepEqual(result.counts, { trained: 0, zeroEffect: 0, noData: 1, diverged: 0 });
+  });
+
+  it("a self-edit whose training diverges is recorded as diverged with no adapter; arc eval scores it wrong", () => {
+    const out = path.join(fixture.root, "diverged");
+    const diverging = selfEditConfig({ basic: true }, "train_using_output_tokens", 1e30, 1);
+    const divergingEdits = path.join(fixture.root, "diverging_self_edits.json");
+    writeSelfEditFile(divergingEdits, { "5582e5ca": [diverging, TRAINING_CONFIG] });
+    const source = { kind: "self-edits" as const, path: divergingEdits };
+    const lines: string[] = [];
+    const result = runArcTtt(request(out, { source, log: (line) => lines.push(line) }));
+    const [diverged, trained] = readRecords<ArcTttRecord>(out);
+    assert.equal(diverged.outcome.status, "diverged");
+    assert.equal(diverged.adapter, null);
+    assert.equal(diverged.outcome.divergence?.step, 1);
+    assert.match(diverged.outcome.divergence?.error ?? "", /^training diverged at step 1 of 2 \(epoch 1\)/);
+    assert.ok(!fs.existsSync(path.join(out, "adapters", "5582e5ca", "0")), "no adapter of a diverged loop is saved");
+    assert.ok(!fs.existsSync(path.join(out, "adapters", "5582e5ca", "0.partial")));
+    assert.equal(trained.outcome.status, "trained", "the run goes on after a diverged inner loop");
+    assert.deepEqual(result.counts, { trained: 1, zeroEffect: 0, noData: 0, diverged: 1 });
+    assert.ok(lines.some((line) => /^task-5582e5ca\/edit-0: training diverged/.test(line)));
+    assert.match(fs.readFileSync(path.join(out, "summary.md"), "utf8"), /1 whose training diverged/);
+
+    // --resume finds both units finished: nothing is trained again
+    const resumedLines: string[] = [];
+    runArcTtt(request(out, { source, resume: true, log: (line) => resumedLines.push(line) }));
+    assert.equal(readRecords(out).length, 2);
+    assert.ok(resumedLines.some((line) => /2 of 2 inner loops done/.test(line)));
+    assert.ok(!resumedLines.some((line) => /training diverged/.test(line)), "not trained again");
+
+    // arc eval: the diverged pair has no adapter, so nothing is predicted and it is scored wrong
+    const predicted: (string | null)[] = [];
+    const evaluation = runArcEval({
+      modelDir,
+      challengesPath: fixture.challenges,
+      solutionsPath: fixture.solutions,
+      outDir: path.join(fixture.root, "diverged-eval"),
+      resume: false,
+      tttDir: out,
+      selection: {},
+      predict: quickPredictSettings(),
+      predictor: (_instance, pair) => {
+        predicted.push(pair.adapter);
+        return { attempts: null, answers: [], fallback: false };
+      },
+      progressStream: SILENT,
+    });
+    assert.deepEqual(predicted, [path.join(out, "adapters", "5582e5ca", "1")], "only the trained adapter is used");
+    const evalRecords = readRecords<ArcEvalRecord>(path.join(fixture.root, "diverged-eval"));
+    assert.deepEqual(
+      evalRecords.map((r) => [r.key, r.status, r.adapter, r.correct]),
+      [
+        ["task-5582e5ca/edit-0", "diverged", null, false],
+        ["task-5582e5ca/edit-1", "trained", path.join(out, "adapters", "5582e5ca", "1"), false],
+      ],
+    );
+    assert.equal(evaluation.diverged, 1);
+    assert.equal(evaluation.withoutAdapter, 1);
   });
 
   it("a fixed config or a grid gives every task the same configurations", () => {

@@ -196,4 +196,32 @@ describe("knowledge continual", () => {
         .map((r) => [r.key, r.selfEdit, r.evaluations.map((e) => e.answers)]);
     assert.deepEqual(answers(out2), answers(out));
   });
+
+  it("a step whose training diverges stops the run with a clear error; nothing is saved or merged", async () => {
+    const out3 = path.join(root, "run-diverged");
+    const config = tinyConfig();
+    await assert.rejects(
+      runContinual({
+        modelDir: model,
+        dataPath: dataFile,
+        outDir: out3,
+        resume: false,
+        config: { ...config, runs: 1, train: { ...config.train, lr: 1e30 } },
+        progressStream: quiet,
+      }),
+      (error: Error) => {
+        assert.equal(error.name, "TrainingDivergedError");
+        assert.match(
+          error.message,
+          /^knowledge continual run-0\/step-0: training diverged at step 1 of \d+ .*nothing was saved or merged; lower --lr or --alpha$/,
+        );
+        return true;
+      },
+    );
+    assert.deepEqual(
+      readRecords(out3).map((r) => r.key),
+      ["run-0/base"],
+    );
+    assert.ok(!fs.existsSync(path.join(out3, "adapters", "run-0", "step-0")), "no adapter saved");
+  });
 });

@@ -139,4 +139,41 @@ describe("knowledge cpt", () => {
     assert.deepEqual(resumed.micro, first.micro);
     assert.deepEqual(adaptedAnswers(readRecords(out)), before);
   });
+
+  it("a diverged training saves no adapter, scores the adapted phase 0, and resumes without retraining", async () => {
+    const diverging = tinyConfig({ train: { ...tinyConfig().train, lr: 1e30 } });
+    const divergedOut = path.join(root, "diverged");
+    const lines: string[] = [];
+    const run = () =>
+      runCpt({
+        modelDir: model,
+        selfEditsPath: selfEdits,
+        outDir: divergedOut,
+        resume: fs.existsSync(divergedOut),
+        config: diverging,
+        progressStream: quiet,
+        log: (line) => lines.push(line),
+      });
+    const summary = await run();
+    assert.equal(summary.training.divergence?.step, 1);
+    assert.match(summary.training.divergence?.error ?? "", /^training diverged at step 1 of 5 \(epoch 1\)/);
+    assert.ok(!fs.existsSync(path.join(divergedOut, "adapter")), "no adapter of a diverged training is saved");
+    assert.ok(lines.some((line) => /training diverged.*the adapted phase is scored 0/.test(line)));
+    const adapted = readRecords(divergedOut).filter((r) => r.phase === "adapted");
+    assert.equal(adapted.length, 2);
+    for (const record of adapted) {
+      assert.equal(record.diverged, true);
+      assert.equal(record.accuracy, 0);
+      assert.ok(record.questions.every((q) => q.answer === "" && q.grade.correct === false));
+    }
+    assert.equal(summary.micro.adapted.mean, 0);
+    assert.match(fs.readFileSync(path.join(divergedOut, "summary.md"), "utf8"), /the training diverged/);
+
+    const trainingBefore = fs.readFileSync(path.join(divergedOut, "training.json"), "utf8");
+    lines.length = 0;
+    const resumed = await run();
+    assert.equal(fs.readFileSync(path.join(divergedOut, "training.json"), "utf8"), trainingBefore);
+    assert.ok(!lines.some((line) => /training diverged/.test(line)), "not trained again");
+    assert.deepEqual(resumed.micro, summary.micro);
+  });
 });

@@ -404,6 +404,41 @@ describe("knowledge evaluate: runs on a tiny model", () => {
     assert.deepEqual(withoutTiming(again.summary), withoutTiming(full.summary));
   });
 
+  it("an inner loop whose training diverges is recorded as diverged with reward 0; resume keeps it", async () => {
+    const base = defaultEvaluationConfig();
+    const diverging = (limit: number) => tinyConfig({ train: { ...base.train, epochs: 2, lr: 1e30 }, limit });
+    const out = path.join(root, "diverged");
+    const partial = await evaluate(diverging(1), { out });
+    assert.equal(partial.summary.complete, true);
+    assert.equal(partial.records.length, 1, "passage 0's inner loop is finished");
+    for (const record of partial.records) {
+      assert.equal(record.divergence?.step, 1, record.key);
+      assert.equal(record.divergence?.cause, "parameters");
+      assert.match(record.divergence?.error ?? "", /^training diverged at step 1 of \d+ \(epoch 1\)/);
+      assert.equal(record.training, null, "no losses of a diverged training are summarized");
+      assert.equal(record.adaptedAccuracy, 0, "zero reward");
+      assert.equal(record.gain, 0 - (record.baselineAccuracy as number));
+      for (const q of record.questions) {
+        assert.equal(q.adaptedAnswer, "", "no adapter answered");
+        assert.equal(q.adaptedGrade.correct, false);
+      }
+      assert.equal(record.questions[0].baselineAnswer, partial.records[0].questions[0].baselineAnswer);
+    }
+    assert.equal(partial.summary.divergedInnerLoops, 1);
+    assert.equal(partial.summary.training, null);
+    assert.match(fs.readFileSync(path.join(out, "summary.md"), "utf8"), /Diverged inner loops\*\* .*: 1 /);
+
+    // --resume (here growing the range) keeps the diverged records as finished: they are not trained again
+    const resumed = await evaluate(diverging(2), { out, resume: true });
+    assert.equal(resumed.records.length, 2);
+    assert.deepEqual(resumed.records[0], partial.records[0]);
+    assert.equal(resumed.records[1].divergence?.step, 1);
+    assert.equal(resumed.summary.divergedInnerLoops, 2);
+    assert.deepEqual(resumed.summary.innerLoops, { expected: 2, done: 2 });
+    const again = await evaluate(diverging(2), { out, resume: true });
+    assert.deepEqual(again.records, resumed.records, "a finished run computes nothing");
+  });
+
   it("resuming with different settings is refused, naming the fields", async () => {
     const out = path.join(root, "mismatch");
     await evaluate(tinyConfig({ mode: "no-update" }), { out });

@@ -88,6 +88,38 @@ describe("ReST-EM selection", () => {
     assert.equal(picks[1].beatsBaseline, true);
   });
 
+  it("diverged inner loops score 0 in the selection and are counted per passage, per round and in the summary", () => {
+    const diverged = { step: 1, error: "training diverged at step 1" };
+    const picks = selectBestSelfEdits(
+      [
+        { ...outcome(0, 0, 0, 0, 0.5), divergence: diverged },
+        outcome(0, 1, 0, 0.5, 0.5),
+        { ...outcome(1, 0, 0, 0, 0), divergence: diverged },
+        { ...outcome(1, 1, 0, 0, 0), divergence: diverged },
+      ],
+      2,
+      { onlyImproving: false },
+    );
+    assert.deepEqual(
+      picks.map((pick) => [pick.best, pick.rewards, pick.divergedInnerLoops]),
+      [
+        [1, [0, 0.5], 1],
+        [0, [0, 0], 2],
+      ],
+    );
+    const selection = selectionStats(picks);
+    assert.equal(selection.divergedInnerLoops, 3);
+    const round = { round: 0, generator: "g", student: "g", selection, sft: null, model: null, complete: false };
+    const markdown = restEmSummaryMarkdown({
+      format: "seal-knowledge-train/1",
+      config: {},
+      rounds: [round],
+      finalModel: null,
+    });
+    assert.match(markdown, /Diverged inner loops .*: round 0: 3\./);
+    assert.equal(selectionStats(selectBestSelfEdits(records, 3, { onlyImproving: false })).divergedInnerLoops, 0);
+  });
+
   it("defaults to the reference's SFT settings and renders a summary", () => {
     assert.equal(REFERENCE_SFT.lora.rank, 64);
     assert.equal(REFERENCE_SFT.lora.alpha, 128);
