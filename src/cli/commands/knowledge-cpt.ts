@@ -11,6 +11,7 @@ import {
   graderFromOptions,
   type InnerLoopOptions,
   innerLoopConfigFromOptions,
+  judgeSettingsFromOptions,
 } from "./knowledge-options.js";
 
 export interface KnowledgeCptOptions extends InnerLoopOptions, GraderOptions {
@@ -59,6 +60,7 @@ export async function runKnowledgeCpt(options: KnowledgeCptOptions): Promise<voi
   const grader = await graderFromOptions(options);
   const { defaultCptConfig, runCpt } = await import("../../domains/knowledge/cpt.js");
   const { formatInterval } = await import("../../domains/knowledge/report.js");
+  const { describeVerdictCounts } = await import("../../domains/knowledge/judge-failures.js");
   const config = defaultCptConfig({
     passages: options.passages,
     k: options.k,
@@ -73,6 +75,7 @@ export async function runKnowledgeCpt(options: KnowledgeCptOptions): Promise<voi
     resume: options.resume === true,
     config,
     tokenizerDir: options.tokenizer,
+    judgeSettings: judgeSettingsFromOptions(options),
     log: (line) => process.stderr.write(`${line}\n`),
   });
   const out = (line: string) => process.stdout.write(`${line}\n`);
@@ -81,5 +84,6 @@ export async function runKnowledgeCpt(options: KnowledgeCptOptions): Promise<voi
     `micro: baseline ${formatInterval(summary.micro.baseline)}  adapted ${formatInterval(summary.micro.adapted)}  ` +
       `gain ${formatInterval(summary.micro.gain, true)}`,
   );
+  if (summary.judgeVerdicts !== null) out(`judge: ${describeVerdictCounts(summary.judgeVerdicts)}`);
   out(`wrote ${options.out} (summary.md, summary.json, records.jsonl, adapter/)`);
 }

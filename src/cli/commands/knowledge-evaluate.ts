@@ -11,6 +11,7 @@ import {
   graderFromOptions,
   type InnerLoopOptions,
   innerLoopConfigFromOptions,
+  judgeSettingsFromOptions,
 } from "./knowledge-options.js";
 
 export interface KnowledgeEvaluateOptions extends InnerLoopOptions, GraderOptions {
@@ -88,6 +89,7 @@ export async function runKnowledgeEvaluate(options: KnowledgeEvaluateOptions): P
     resume: options.resume === true,
     config,
     tokenizerDir: options.tokenizer,
+    judgeSettings: judgeSettingsFromOptions(options),
     log,
   });
   const out = (line: string) => process.stdout.write(`${line}\n`);
@@ -100,5 +102,24 @@ export async function runKnowledgeEvaluate(options: KnowledgeEvaluateOptions): P
     `micro over ${summary.micro.adapted.n} questions: baseline ${formatInterval(summary.micro.baseline)}  ` +
       `adapted ${formatInterval(summary.micro.adapted)}  gain ${formatInterval(summary.micro.gain, true)}`,
   );
+  await printJudgeVerdicts(summary, out, `seal knowledge regrade ${options.out} grades them again`);
   out(`wrote ${options.out} (summary.md, summary.json, records.jsonl)`);
+}
+
+/** The judge's failed-verdict count (printed for every judge-graded run, 0 included). */
+export async function printJudgeVerdicts(
+  summary: Pick<
+    import("../../domains/knowledge/evaluation-summary.js").EvaluationSummary,
+    "judgeVerdicts" | "failedVerdicts"
+  >,
+  out: (line: string) => void,
+  regradeHint: string,
+): Promise<void> {
+  if (summary.judgeVerdicts === null) return;
+  const { describeVerdictCounts } = await import("../../domains/knowledge/judge-failures.js");
+  const { baseline, adapted } = summary.failedVerdicts;
+  out(
+    `judge: ${describeVerdictCounts(summary.judgeVerdicts)}: baseline ${baseline}, adapted ${adapted}` +
+      (summary.judgeVerdicts.failed > 0 ? `; left out of the accuracies (${regradeHint})` : ""),
+  );
 }
