@@ -3,12 +3,14 @@
  * "record":{...}}`. Each append is one write of the whole line followed by fdatasync, so a crash (kill -9, power
  * loss) leaves at most one torn line at the end. Opening a log cuts such a torn tail away (and reports how many
  * bytes it cut); any bad line before the end is corruption and is rejected naming `file:line`. A resumed run asks
- * `has(key)` and skips work already recorded.
+ * `has(key)` and skips work already recorded. Records are only ever replaced as a whole log, atomically
+ * (`replaceRecords`: a temporary file renamed over the log).
  *
  * The log does not lock: one writer at a time is the run directory's job (run-dir.ts).
  */
 import fs from "node:fs";
 import path from "node:path";
+import { writeAtomically } from "../io/atomic-file.js";
 
 export interface RecordLogOptions<T> {
   /**
@@ -182,6 +184,44 @@ export class RecordLog<T = unknown> implements Iterable<StoredRecord<T>> {
     }
     this.#size += bytes.length;
     this.#entries.set(key, JSON.parse(line) as StoredRecord<T>);
+  }
+
+  /**
+   * Replaces the records of existing keys (e.g. re-graded verdicts), keeping every key's place and time. The whole
+   * log is written under a temporary name, made durable and renamed over the log, so a crash leaves either the old
+   * log or the new one, never a mix.
+   */
+  replaceRecords(updates: ReadonlyMap<string, T>): void {
+    if (this.#fd === undefined) throw new Error(`${this.path}: record log is closed`);
+    if (updates.size === 0) return;
+    for (const key of updates.keys()) {
+      if (!this.#entries.has(key)) throw new Error(`${this.path}: cannot replace record "${key}": it is not recorded`);
+    }
+    const entries = [...this.#entries.values()].map((entry) =>
+      updates.has(entry.key) ? { ...entry, record: updates.get(entry.key) as T } : entry,
+    );
+    const text = entries.map((entry) => `${JSON.stringify(entry)}\n`).join("");
+    const bytes = Buffer.from(text, "utf8");
+    try {
+      writeAtomically(this.path, (tempPath) => {
+        const fd = fs.openSync(tempPath, "w");
+        try {
+          let written = 0;
+          while (written < bytes.length) written += fs.writeSync(fd, bytes, written, bytes.length - written);
+          if (this.#sync) fs.fdatasyncSync(fd);
+        } finally {
+          fs.closeSync(fd);
+        }
+      });
+    } catch (error) {
+      throw new Error(`${this.path}: cannot rewrite the record log (${errorCode(error)})`);
+    }
+    if (this.#sync) syncDirectory(path.dirname(this.path));
+    // The old descriptor points at the replaced file: append to the new one from now on.
+    fs.closeSync(this.#fd);
+    this.#fd = fs.openSync(this.path, "a+");
+    this.#size = bytes.length;
+    for (const entry of entries) this.#entries.set(entry.key, JSON.parse(JSON.stringify(entry)) as StoredRecord<T>);
   }
 
   close(): void {

@@ -167,7 +167,12 @@ describe("seal knowledge train", () => {
       },
     };
     const summary = await runKnowledgeTrain(
-      tinyOptions(out, { grader: "judge", judgeModel: "judge-m", judgeBaseUrl: "http://127.0.0.1:9" }),
+      tinyOptions(out, {
+        grader: "judge",
+        judgeModel: "judge-m",
+        judgeBaseUrl: "http://127.0.0.1:9",
+        maxJudgeFailures: { kind: "fraction", value: 0.5 },
+      }),
       { ...quiet, judge },
     );
     const selection = JSON.parse(fs.readFileSync(path.join(out, "round-0", "selection.json"), "utf8"));

@@ -44,6 +44,30 @@ describe("RecordLog", () => {
     reopened.close();
   });
 
+  it("replaceRecords rewrites the log atomically, keeping order and times; appending goes on after it", () => {
+    const file = logPath();
+    const log = openRecordLog<Loop>(file);
+    for (let passage = 0; passage < 3; passage++) log.appendRecord(`p-${passage}`, { passage, accuracy: 0 });
+    const timeOf = (key: string) => [...log].find((entry) => entry.key === key)?.time;
+    const before = timeOf("p-1");
+    log.replaceRecords(new Map([["p-1", { passage: 1, accuracy: 1 }]]));
+    assert.deepEqual(log.get("p-1"), { passage: 1, accuracy: 1 });
+    assert.equal(timeOf("p-1"), before);
+    assert.throws(
+      () => log.replaceRecords(new Map([["p-9", { passage: 9, accuracy: 1 }]])),
+      /cannot replace record "p-9": it is not recorded/,
+    );
+    log.appendRecord("p-3", { passage: 3, accuracy: 0.5 });
+    log.close();
+    assert.deepEqual(fs.readdirSync(path.dirname(file)), ["records.jsonl"], "no temporary file is left");
+    const reopened = openRecordLog<Loop>(file);
+    assert.deepEqual(
+      reopened.values().map((loop) => loop.accuracy),
+      [0, 1, 0, 0.5],
+    );
+    reopened.close();
+  });
+
   it("cuts away a half-written last line after a crash and keeps every finished record", () => {
     const file = logPath();
     const log = openRecordLog(file);

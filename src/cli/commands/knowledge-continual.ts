@@ -12,6 +12,7 @@ import {
   graderFromOptions,
   type InnerLoopOptions,
   innerLoopConfigFromOptions,
+  judgeSettingsFromOptions,
 } from "./knowledge-options.js";
 import { parseNonNegativeNumber, parseProbability } from "./parsers.js";
 
@@ -78,8 +79,13 @@ export async function runKnowledgeContinual(options: KnowledgeContinualOptions):
     resume: options.resume === true,
     config,
     tokenizerDir: options.tokenizer,
+    judgeSettings: judgeSettingsFromOptions(options),
     log: (line) => process.stderr.write(`${line}\n`),
   });
   process.stdout.write(`${matrixMarkdown(summary.mean, summary.std)}\n`);
+  if (summary.judgeVerdicts !== null) {
+    const { describeVerdictCounts } = await import("../../domains/knowledge/judge-failures.js");
+    process.stdout.write(`judge: ${describeVerdictCounts(summary.judgeVerdicts)}\n`);
+  }
   process.stdout.write(`wrote ${options.out} (summary.md, summary.json, overall_results.json, forgetting.svg)\n`);
 }

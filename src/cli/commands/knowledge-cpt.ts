@@ -12,6 +12,7 @@ import {
   graderFromOptions,
   type InnerLoopOptions,
   innerLoopConfigFromOptions,
+  judgeSettingsFromOptions,
 } from "./knowledge-options.js";
 
 export interface KnowledgeCptOptions extends InnerLoopOptions, GraderOptions {
@@ -61,6 +62,7 @@ export async function runKnowledgeCpt(options: KnowledgeCptOptions): Promise<voi
   const grader = await graderFromOptions(options);
   const { defaultCptConfig, runCpt } = await import("../../domains/knowledge/cpt.js");
   const { formatInterval } = await import("../../domains/knowledge/report.js");
+  const { describeVerdictCounts } = await import("../../domains/knowledge/judge-failures.js");
   const config = defaultCptConfig({
     passages: options.passages,
     k: options.k,
@@ -75,6 +77,7 @@ export async function runKnowledgeCpt(options: KnowledgeCptOptions): Promise<voi
     resume: options.resume === true,
     config,
     tokenizerDir: options.tokenizer,
+    judgeSettings: judgeSettingsFromOptions(options),
     log: (line) => process.stderr.write(`${line}\n`),
   });
   const out = (line: string) => process.stdout.write(`${line}\n`);
@@ -85,6 +88,7 @@ export async function runKnowledgeCpt(options: KnowledgeCptOptions): Promise<voi
   );
   if (summary.training.divergence !== undefined)
     out(`the training diverged (adapted answers scored 0, no adapter): ${summary.training.divergence.error}`);
+  if (summary.judgeVerdicts !== null) out(`judge: ${describeVerdictCounts(summary.judgeVerdicts)}`);
   out(
     `wrote ${options.out} (summary.md, summary.json, records.jsonl${summary.training.divergence ? "" : ", adapter/"})`,
   );

@@ -12,6 +12,7 @@ import {
   graderFromOptions,
   type InnerLoopOptions,
   innerLoopConfigFromOptions,
+  judgeSettingsFromOptions,
 } from "./knowledge-options.js";
 
 export interface KnowledgeEvaluateOptions extends InnerLoopOptions, GraderOptions {
@@ -90,6 +91,7 @@ export async function runKnowledgeEvaluate(options: KnowledgeEvaluateOptions): P
     resume: options.resume === true,
     config,
     tokenizerDir: options.tokenizer,
+    judgeSettings: judgeSettingsFromOptions(options),
     log,
   });
   const out = (line: string) => process.stdout.write(`${line}\n`);
@@ -106,5 +108,24 @@ export async function runKnowledgeEvaluate(options: KnowledgeEvaluateOptions): P
     out(
       `diverged inner loops: ${summary.divergedInnerLoops} of ${summary.innerLoops.done} (scored 0; lower --lr or --alpha)`,
     );
+  await printJudgeVerdicts(summary, out, `seal knowledge regrade ${options.out} grades them again`);
   out(`wrote ${options.out} (summary.md, summary.json, records.jsonl)`);
+}
+
+/** The judge's failed-verdict count (printed for every judge-graded run, 0 included). */
+export async function printJudgeVerdicts(
+  summary: Pick<
+    import("../../domains/knowledge/evaluation-summary.js").EvaluationSummary,
+    "judgeVerdicts" | "failedVerdicts"
+  >,
+  out: (line: string) => void,
+  regradeHint: string,
+): Promise<void> {
+  if (summary.judgeVerdicts === null) return;
+  const { describeVerdictCounts } = await import("../../domains/knowledge/judge-failures.js");
+  const { baseline, adapted } = summary.failedVerdicts;
+  out(
+    `judge: ${describeVerdictCounts(summary.judgeVerdicts)}: baseline ${baseline}, adapted ${adapted}` +
+      (summary.judgeVerdicts.failed > 0 ? `; left out of the accuracies (${regradeHint})` : ""),
+  );
 }

@@ -30,6 +30,7 @@ import {
   graderFromOptions,
   type InnerLoopOptions,
   innerLoopConfigFromOptions,
+  judgeSettingsFromOptions,
 } from "./knowledge-options.js";
 import { parseNonNegativeNumber, parseProbability, parseTargets } from "./parsers.js";
 
@@ -422,14 +423,22 @@ async function runRounds(
           seed: roundSeed,
         }),
         ...(judge === undefined ? {} : { judge }),
+        judgeSettings: judgeSettingsFromOptions(options),
         log,
       });
       if (!summary.complete) throw new Error(`${evaluateDir}: evaluation is incomplete`);
+      if (summary.judgeVerdicts !== null) {
+        log(`round ${round}: ${summary.judgeVerdicts.failed} of ${summary.judgeVerdicts.total} judge verdicts failed`);
+      }
       finish(key, {
         round,
         phase: "evaluate",
         seconds: (performance.now() - started) / 1000,
-        detail: { innerLoops: summary.innerLoops.done, macroAdapted: summary.macro.adapted.mean },
+        detail: {
+          innerLoops: summary.innerLoops.done,
+          macroAdapted: summary.macro.adapted.mean,
+          ...(summary.judgeVerdicts === null ? {} : { judgeVerdicts: summary.judgeVerdicts }),
+        },
       });
     }
 

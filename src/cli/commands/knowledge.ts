@@ -4,12 +4,14 @@ import { registerKnowledgeContinual } from "./knowledge-continual.js";
 import { registerKnowledgeCpt } from "./knowledge-cpt.js";
 import { registerKnowledgeEvaluate } from "./knowledge-evaluate.js";
 import { registerKnowledgeGenerate } from "./knowledge-generate.js";
+import { registerKnowledgeRegrade } from "./knowledge-regrade.js";
 import { registerKnowledgeTrain } from "./knowledge-train.js";
 
 /** One registrar per subcommand file (`knowledge-<name>.ts`); add new ones here. */
 const SUBCOMMANDS: ((group: Command) => void)[] = [
   registerKnowledgeGenerate,
   registerKnowledgeEvaluate,
+  registerKnowledgeRegrade,
   registerKnowledgeTrain,
   registerKnowledgeCpt,
   registerKnowledgeContinual,

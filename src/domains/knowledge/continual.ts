@@ -12,6 +12,8 @@
  * saved (PEFT format, F32, exact) under `adapters/run-{r}/step-{k}` BEFORE its record is appended. A resumed run
  * reloads the starting weights and re-merges the saved adapters of run r's finished steps in order; merging is
  * deterministic, so the weights equal those of an uninterrupted run bit for bit and the continued matrix is the same.
+ * With a judge, a resumed run first grades the verdicts that failed again (regrade-records.ts), and a run with too
+ * many failed verdicts ends with an error after writing its outputs (judge-failures.ts).
  *
  * A step whose training diverges (non-finite loss or gradient) stops the run with a TrainingDivergedError before
  * anything is saved or merged: the chain of merged edits cannot skip one.
@@ -38,7 +40,15 @@ import { heatmapSvg } from "../../seal/plots.js";
 import { createProgress, type ProgressStream } from "../../seal/progress.js";
 import { openRun, writeSummary } from "../../seal/run-dir.js";
 import { mean, populationStd } from "../../seal/stats.js";
-import { type AnswerGrade, type AnswerJudge, accuracyOf, gradeAnswers, judgeOf } from "./answer-grading.js";
+import {
+  type AnswerGrade,
+  type AnswerJudge,
+  accuracyOf,
+  countJudgeVerdicts,
+  gradeAnswers,
+  judgeItemOf,
+  judgeOf,
+} from "./answer-grading.js";
 import { type Passage, readPassagesAnyLayout } from "./data.js";
 import { innerLoopSeed } from "./evaluation-records.js";
 import { answerPrompts, type InnerLoopSettings, runInnerLoop } from "./inner-loop.js";
@@ -48,7 +58,10 @@ import {
   type InnerLoopConfig,
   innerLoopSettingsOf,
 } from "./inner-loop-config.js";
+import { checkJudgeFailures, describeVerdictCounts, type VerdictCounts } from "./judge-failures.js";
+import type { JudgeSettings } from "./judge-session.js";
 import { buildSelfEditPrompt, closedBookQaPrompt } from "./prompts.js";
+import { type GradedRecordView, regradeOnResume } from "./regrade-records.js";
 import { buildTrainSequences, pythonStrip } from "./sequences.js";
 
 export const CONTINUAL_COMMAND = "knowledge continual";
@@ -218,6 +231,25 @@ export interface ContinualSummary {
   justEdited: (number | null)[];
   firstPassageAfterEdits: (number | null)[];
   finalRow: (number | null)[];
+  /** Judge verdicts asked for and failed (failed ones left out of the accuracies); null without a judge. */
+  judgeVerdicts: VerdictCounts | null;
+}
+
+/** The judge-graded slots of a continual record (questions from the data file), and its accuracies from them. */
+function continualRecordView(data: readonly Passage[]): GradedRecordView<ContinualRecord> {
+  return {
+    slotsOf: (record) =>
+      record.evaluations.flatMap((evaluation) => {
+        const passage = data[evaluation.passage];
+        return passage.questions.map((q, i) => ({
+          item: judgeItemOf(passage.title, q.question, q.answer, evaluation.answers[i]),
+          grade: evaluation.grades[i],
+        }));
+      }),
+    refresh: (record) => {
+      for (const evaluation of record.evaluations) evaluation.accuracy = accuracyOf(evaluation.grades);
+    },
+  };
 }
 
 export interface ContinualRequest {
@@ -229,6 +261,8 @@ export interface ContinualRequest {
   tokenizerDir?: string;
   judgeApiKey?: string;
   judge?: AnswerJudge;
+  /** Time limit, attempts and failure budget of the judge (not part of the config). */
+  judgeSettings?: JudgeSettings;
   progressStream?: ProgressStream;
   log?: (line: string) => void;
   /** Test hook: called after each appended record; throwing from it simulates a crash. */
@@ -292,6 +326,7 @@ export async function runContinual(request: ContinualRequest): Promise<Continual
       const total = config.runs * perRun;
       const done = [...records.keys()].length;
       if (run.resumed) log(`resuming ${run.dir}: ${done} of ${total} matrix rows done`);
+      if (run.resumed && judge !== null) await regradeOnResume(records, judge, continualRecordView(data), log);
       const progress = createProgress({ total, done, name: "rows", stream: request.progressStream });
       const settings = innerLoopSettingsOf(config);
       for (let r = 0; r < config.runs; r++) {
@@ -328,6 +363,7 @@ export async function runContinual(request: ContinualRequest): Promise<Continual
             evaluations,
             seconds: (performance.now() - started) / 1000,
           });
+          judge?.throwIfStopped();
           progress.tick(1, baseKey(r));
           request.afterRecord?.(baseKey(r));
         }
@@ -368,6 +404,7 @@ export async function runContinual(request: ContinualRequest): Promise<Continual
           });
           // The saved (F32) adapter is merged, exactly what a resume re-merges.
           mergeAdapter(loaded.config, loaded.weights, loadAdapter(dir, loaded.config, { base: loaded.weights, log }));
+          judge?.throwIfStopped();
           progress.tick(1, key);
           request.afterRecord?.(key);
         }
@@ -377,6 +414,7 @@ export async function runContinual(request: ContinualRequest): Promise<Continual
       for (const key of records.keys()) map.set(key, records.get(key) as ContinualRecord);
       const summary = summarizeContinual(map, runPassages, config, request);
       writeContinualOutputs(run.dir, summary);
+      if (summary.judgeVerdicts !== null) checkJudgeFailures(summary.judgeVerdicts, request.judgeSettings?.maxFailures);
       return summary;
     } finally {
       records.close();
@@ -463,6 +501,10 @@ export function summarizeContinual(
     justEdited: Array.from({ length: k }, (_, i) => m[i + 1][i]),
     firstPassageAfterEdits: Array.from({ length: k }, (_, i) => m[i + 1][0]),
     finalRow: [...m[k]],
+    judgeVerdicts:
+      config.grader.kind === "judge"
+        ? countJudgeVerdicts([...records.values()].flatMap((record) => record.evaluations.flatMap((e) => e.grades)))
+        : null,
   };
 }
 
@@ -478,6 +520,9 @@ export function continualMarkdown(summary: ContinualSummary): string {
     "",
     matrixMarkdown(summary.mean, summary.std),
     "",
+    ...(summary.judgeVerdicts === null
+      ? []
+      : [`${describeVerdictCounts(summary.judgeVerdicts)}; left out of the accuracies.`, ""]),
     `![forgetting heatmap](${FORGETTING_SVG})`,
     "",
   ];

@@ -9,7 +9,8 @@
  * Run folder and resume (phase granularity): `records.jsonl` holds one record per passage and phase
  * (`baseline/passage-{i}`, `adapted/passage-{i}`); the trained adapter is saved in PEFT format under `adapter/`
  * with `training.json` (losses). A resumed run reuses finished baseline records, loads the saved adapter instead of
- * training again, and answers only the passages not yet recorded.
+ * training again, and answers only the passages not yet recorded; with a judge, it first grades the verdicts that
+ * failed again (regrade-records.ts), and a run with too many failed verdicts ends with an error (judge-failures.ts).
  *
  * Defaults are the reference's CPT settings: N=200, k=5, r32/α64 on q/v, 3 epochs, lr 1e-3, batch 4, grad-accum 2,
  * `split_newlines=false`. Like `knowledge evaluate`, pad tokens are not trained on and the seed derives from `--seed`.
@@ -35,8 +36,10 @@ import {
   type AnswerGrade,
   type AnswerJudge,
   accuracyOf,
+  countJudgeVerdicts,
   divergedGrade,
   gradeAnswers,
+  judgeItemOf,
   judgeOf,
 } from "./answer-grading.js";
 import { readSelfEditFile } from "./data.js";
@@ -49,7 +52,10 @@ import {
   type InnerLoopConfig,
   innerLoopSettingsOf,
 } from "./inner-loop-config.js";
+import { checkJudgeFailures, describeVerdictCounts, type VerdictCounts } from "./judge-failures.js";
+import type { JudgeSettings } from "./judge-session.js";
 import { closedBookQaPrompt } from "./prompts.js";
+import { type GradedRecordView, regradeOnResume } from "./regrade-records.js";
 import { buildPooledTrainSequences } from "./sequences.js";
 
 export const CPT_COMMAND = "knowledge cpt";
@@ -122,7 +128,18 @@ export interface CptSummary {
   training: CptTraining;
   micro: { baseline: IntervalSummary; adapted: IntervalSummary; gain: IntervalSummary };
   macro: { baseline: number | null; adapted: number | null };
+  /** Judge verdicts asked for and failed (failed ones left out of the accuracies); null without a judge. */
+  judgeVerdicts: VerdictCounts | null;
 }
+
+/** The judge-graded slots of a CPT record, and its accuracy recomputed from them. */
+const cptRecordView: GradedRecordView<CptRecord> = {
+  slotsOf: (record) =>
+    record.questions.map((q) => ({ item: judgeItemOf(record.title, q.question, q.gold, q.answer), grade: q.grade })),
+  refresh: (record) => {
+    record.accuracy = accuracyOf(record.questions.map((q) => q.grade));
+  },
+};
 
 export interface CptRequest {
   modelDir: string;
@@ -133,6 +150,8 @@ export interface CptRequest {
   tokenizerDir?: string;
   judgeApiKey?: string;
   judge?: AnswerJudge;
+  /** Time limit, attempts and failure budget of the judge (not part of the config). */
+  judgeSettings?: JudgeSettings;
   progressStream?: ProgressStream;
   log?: (line: string) => void;
 }
@@ -209,6 +228,7 @@ export async function runCpt(request: CptRequest): Promise<CptSummary> {
         log(
           `resuming ${run.dir}: ${doneAnswers} passage evaluations done, adapter ${trainedBefore ? "trained" : "not trained"}`,
         );
+      if (run.resumed && judge !== null) await regradeOnResume(records, judge, cptRecordView, log);
       const progress = createProgress({
         total,
         done: doneAnswers + (trainedBefore ? 1 : 0),
@@ -242,6 +262,7 @@ export async function runCpt(request: CptRequest): Promise<CptSummary> {
             seconds: (performance.now() - started) / 1000,
             ...(diverged ? { diverged: true as const } : {}),
           });
+          judge?.throwIfStopped();
           progress.tick(1, key);
         }
       };
@@ -336,6 +357,10 @@ export async function runCpt(request: CptRequest): Promise<CptSummary> {
         training,
         micro: { baseline: intervalOf(b), adapted: intervalOf(a), gain: intervalOf(gains) },
         macro: { baseline: macroOf(baseline), adapted: macroOf(adapted) },
+        judgeVerdicts:
+          judge === null
+            ? null
+            : countJudgeVerdicts([...baseline, ...adapted].flatMap((r) => r.questions.map((q) => q.grade))),
       };
       writeFileAtomic(
         path.join(run.dir, CPT_LOSS_SVG),
@@ -347,6 +372,7 @@ export async function runCpt(request: CptRequest): Promise<CptSummary> {
         }),
       );
       run.writeSummary({ markdown: cptMarkdown(summary), json: summary });
+      if (summary.judgeVerdicts !== null) checkJudgeFailures(summary.judgeVerdicts, request.judgeSettings?.maxFailures);
       return summary;
     } finally {
       records.close();
@@ -381,6 +407,7 @@ export function cptMarkdown(s: CptSummary): string {
     `| adapted | ${pct(s.micro.adapted)} | ${macro(s.macro.adapted)} |`,
     `| gain | ${pct(s.micro.gain, true)} | |`,
     "",
+    ...(s.judgeVerdicts === null ? [] : [`${describeVerdictCounts(s.judgeVerdicts)}; left out of the accuracies.`, ""]),
     `![training loss](${CPT_LOSS_SVG})`,
     "",
   ].join("\n");

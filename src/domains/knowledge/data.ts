@@ -11,8 +11,18 @@ import { z } from "zod";
 import { writeFileAtomic } from "../../io/atomic-file.js";
 import { describeIssues, readJsonFile, writeJsonFile } from "../../io/json-file.js";
 import { readTextFile } from "../../io/text-file.js";
+import { isEmptyPrediction } from "./grading.js";
 
-export const questionAnswerSchema = z.object({ question: z.string(), answer: z.string() });
+/**
+ * A gold answer that is empty after strip(): no grader can use it (SQuAD exact match would count every answer that
+ * normalizes to "" as a match, the judge would see no gold), so such a file is rejected where it is read. A gold that
+ * only normalizes to "" ("A", as in vitamin A) is kept: it is a real answer, and the judge grades it.
+ */
+const goldAnswerSchema = z.string().refine((text) => !isEmptyPrediction(text), {
+  error: (issue) => `the gold answer ${JSON.stringify(issue.input)} is empty: nothing to grade against`,
+});
+
+export const questionAnswerSchema = z.object({ question: z.string(), answer: goldAnswerSchema });
 
 export const passageSchema = z.object({
   title: z.string(),
@@ -40,7 +50,7 @@ export const squadV11Schema = z.object({
               question: z.string(),
               id: z.string().optional(),
               answers: z
-                .array(z.object({ text: z.string(), answer_start: z.number().int().optional() }))
+                .array(z.object({ text: goldAnswerSchema, answer_start: z.number().int().optional() }))
                 .min(1, "expected at least one answer"),
             }),
           ),

@@ -4,8 +4,11 @@
  * For each passage: the base model's closed-book answers are computed (and graded) once; then for each of the first
  * `completions` self-edits × `repeats`: build the training sequences, train a fresh LoRA adapter, answer the
  * passage's questions closed-book with it, grade, and append ONE record keyed `passage-{i}/edit-{j}/repeat-{r}` to
- * the run's `records.jsonl` (i = the record's index in the input file). A resumed run skips finished keys. At the
- * end the records are summarized (summary.json, summary.md) and plotted.
+ * the run's `records.jsonl` (i = the record's index in the input file). A resumed run first asks the judge again for
+ * the verdicts that failed (evaluation-regrade.ts), then skips finished keys. At the end the records are summarized
+ * (summary.json, summary.md) and plotted, and a run with too many failed verdicts ends with an error
+ * (judge-failures.ts). A judge that refuses (bad key, unknown model) or keeps failing stops the run as soon as the
+ * record in progress is written (judge-session.ts).
  *
  * Differences from the reference, on purpose: the baseline is answered and graded once per passage and copied into
  * every record of that passage (the reference recomputes it per request; greedy answers do not change, only the
@@ -33,9 +36,9 @@ import {
   gradeAnswers,
   judgeOf,
 } from "./answer-grading.js";
-import { type EvaluationConfig, innerLoopsPerPassage } from "./evaluation-config.js";
+import { EVALUATE_COMMAND, type EvaluationConfig, innerLoopsPerPassage } from "./evaluation-config.js";
+import { finishEvaluationRun } from "./evaluation-outputs.js";
 import { type EvaluationPassage, readEvaluationPassages } from "./evaluation-passages.js";
-import { writeEvaluationPlots } from "./evaluation-plots.js";
 import {
   EVALUATION_RECORDS,
   type EvaluationRecord,
@@ -43,14 +46,16 @@ import {
   recordKey,
   validateEvaluationRecord,
 } from "./evaluation-records.js";
-import { type EvaluationSummary, summarizeEvaluation } from "./evaluation-summary.js";
+import { evaluationRecordView } from "./evaluation-regrade.js";
+import type { EvaluationSummary } from "./evaluation-summary.js";
 import { answerPrompts, runInnerLoop } from "./inner-loop.js";
 import { innerLoopSettingsOf } from "./inner-loop-config.js";
+import type { JudgeSession, JudgeSettings } from "./judge-session.js";
 import { closedBookQaPrompt } from "./prompts.js";
-import { renderEvaluationMarkdown } from "./report.js";
+import { regradeOnResume } from "./regrade-records.js";
 import { buildTrainSequences, pythonStrip } from "./sequences.js";
 
-export const EVALUATE_COMMAND = "knowledge evaluate";
+export { EVALUATE_COMMAND };
 
 export interface EvaluateRequest {
   modelDir: string;
@@ -65,6 +70,8 @@ export interface EvaluateRequest {
   judgeApiKey?: string;
   /** A judge to use instead of building one from config.grader (tests). */
   judge?: AnswerJudge;
+  /** Time limit, attempts and failure budget of the judge (not part of the config: may change on --resume). */
+  judgeSettings?: JudgeSettings;
   progressStream?: ProgressStream;
   log?: (line: string) => void;
 }
@@ -135,14 +142,18 @@ export async function evaluateKnowledge(request: EvaluateRequest): Promise<Evalu
     try {
       if (records.truncatedBytes > 0)
         log(`cut a torn last record (${records.truncatedBytes} bytes) from ${records.path}`);
+      if (run.resumed && judge !== null) {
+        await regradeOnResume(records, judge, evaluationRecordView(new Set(passages.map((p) => p.index))), log);
+      }
       await evaluatePassages(run, records, passages, config, engine, judge, request.progressStream, log);
-      const summary = summarizeEvaluation(passages, records.values(), config, {
-        input: path.resolve(request.inputPath),
-        model: path.resolve(request.modelDir),
-      });
-      writeEvaluationPlots(run.dir, summary);
-      run.writeSummary({ markdown: renderEvaluationMarkdown(summary), json: summary });
-      return summary;
+      return finishEvaluationRun(
+        run.dir,
+        passages,
+        records.values(),
+        config,
+        { input: path.resolve(request.inputPath), model: path.resolve(request.modelDir) },
+        request.judgeSettings?.maxFailures,
+      );
     } finally {
       records.close();
     }
@@ -157,7 +168,7 @@ async function evaluatePassages(
   passages: readonly EvaluationPassage[],
   config: EvaluationConfig,
   engine: Engine,
-  judge: AnswerJudge | null,
+  judge: JudgeSession | null,
   progressStream: ProgressStream | undefined,
   log: (line: string) => void,
 ): Promise<void> {
@@ -195,6 +206,8 @@ async function evaluatePassages(
       model.adapter = null;
       baselineAnswers = answerPrompts(model, tokenizer, prompts, settings, stopTokenIds);
       baselineGrades = await gradeAnswers(passage, baselineAnswers, judge);
+      // A stopped judge would fail every verdict of the inner loops below: stop before training them.
+      judge?.throwIfStopped();
       baselineSeconds = (performance.now() - started) / 1000;
     }
 
@@ -285,6 +298,7 @@ async function evaluatePassages(
           },
         };
         records.appendRecord(key, record);
+        judge?.throwIfStopped();
         baselineSeconds = 0;
         progress.tick(1, key);
       }

@@ -8,6 +8,9 @@
  */
 import { defaultInnerLoopConfig, type InnerLoopConfig } from "./inner-loop-config.js";
 
+/** The command name stored in an evaluation's run.json. */
+export const EVALUATE_COMMAND = "knowledge evaluate";
+
 /** What is evaluated: self-edits from a file, an empty self-edit (passage only), or the base model alone. */
 export type EvaluationMode = "self-edits" | "passages-only" | "no-update";
 

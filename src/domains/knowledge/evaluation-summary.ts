@@ -5,12 +5,13 @@
  * local metrics, the failed judge calls (left out of every accuracy, with a count), training losses and timings.
  */
 import { mean, meanConfidenceInterval } from "../../seal/stats.js";
-import { accuracyOf } from "./answer-grading.js";
+import { type AnswerGrade, accuracyOf, countJudgeVerdicts } from "./answer-grading.js";
 import { type EvaluationConfig, type EvaluationMode, innerLoopsPerPassage } from "./evaluation-config.js";
 import type { EvaluationPassage } from "./evaluation-passages.js";
 import { GAINS_SVG, LOSS_SVG } from "./evaluation-plots.js";
 import type { EvaluationRecord } from "./evaluation-records.js";
 import type { GraderConfig } from "./inner-loop-config.js";
+import type { VerdictCounts } from "./judge-failures.js";
 
 export const EVALUATION_SUMMARY_FORMAT = "seal-knowledge-evaluate/1";
 
@@ -71,6 +72,8 @@ export interface EvaluationSummary {
   };
   /** Judge calls that failed: left out of every accuracy. */
   failedVerdicts: { baseline: number; adapted: number };
+  /** All judge verdicts (baseline once per passage, adapted per inner loop) and the failed ones; null without a judge. */
+  judgeVerdicts: VerdictCounts | null;
   /** Inner loops whose self-edit was empty (trained on the passage alone). */
   passageOnlyInnerLoops: number;
   /** Inner loops whose training diverged (non-finite loss or gradient): scored 0, no adapter used. */
@@ -146,6 +149,7 @@ export function summarizeEvaluation(
     adapted: { exactMatch: [] as number[], f1: [] as number[], contains: [] as number[] },
   };
   const failedVerdicts = { baseline: 0, adapted: 0 };
+  const judgedGrades: AnswerGrade[] = [];
   let done = 0;
   let passagesEvaluated = 0;
   let questionCount = 0;
@@ -196,11 +200,13 @@ export function summarizeEvaluation(
     const baselineGrades = list[0].questions.map((q) => q.baselineGrade);
     summary.baseline = accuracyOf(baselineGrades);
     failedVerdicts.baseline += baselineGrades.filter((grade) => grade.correct === null).length;
+    judgedGrades.push(...baselineGrades);
 
     // Adapted: mean over repeats per self-edit, then mean over self-edits.
     const byEdit = new Map<number, number[]>();
     for (const record of list) {
       failedVerdicts.adapted += record.questions.filter((q) => q.adaptedGrade.correct === null).length;
+      judgedGrades.push(...record.questions.map((q) => q.adaptedGrade));
       if (record.adaptedAccuracy === null) continue;
       const accuracies = byEdit.get(record.edit) ?? [];
       accuracies.push(record.adaptedAccuracy);
@@ -262,6 +268,7 @@ export function summarizeEvaluation(
       },
     },
     failedVerdicts,
+    judgeVerdicts: config.grader.kind === "judge" ? countJudgeVerdicts(judgedGrades) : null,
     passageOnlyInnerLoops,
     divergedInnerLoops,
     training:

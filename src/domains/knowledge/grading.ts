@@ -6,7 +6,8 @@
  *   The reference SEAL code uses none of them (its correctness comes only from an LLM judge, spec §1.5/§5);
  *   they are offered as cheap, deterministic, offline graders and diagnostics.
  * - The reference's judge-reply rule: a reply is "correct" iff it contains the word "yes" and not the word
- *   "no" (case-insensitive, whole words), and an empty prediction is wrong without asking anyone.
+ *   "no" (case-insensitive, whole words), and an empty prediction is wrong without asking anyone; a reply with
+ *   neither word is no verdict (a failed grading).
  */
 
 /** Python's `string.punctuation`: exactly the 32 ASCII punctuation characters (unicode punctuation is kept). */
@@ -114,6 +115,16 @@ const NO_WORD = /\bno\b/i;
  */
 export function parseJudgeVerdict(reply: string): boolean {
   return YES_WORD.test(reply) && !NO_WORD.test(reply);
+}
+
+/**
+ * The verdict of a judge reply, or null when the reply holds neither the word "yes" nor "no" ("banana", an empty
+ * reply): that is no verdict at all, so it is a failed grading rather than a wrong answer (the reference would count
+ * it wrong). A reply holding both words is wrong, as in the reference.
+ */
+export function judgeReplyVerdict(reply: string): boolean | null {
+  if (!YES_WORD.test(reply) && !NO_WORD.test(reply)) return null;
+  return parseJudgeVerdict(reply);
 }
 
 /**

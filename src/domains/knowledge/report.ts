@@ -51,10 +51,11 @@ export function renderEvaluationMarkdown(summary: EvaluationSummary): string {
     );
   }
   lines.push(`- Answers: greedy, at most ${config.maxAnswerTokens} tokens, closed-book (reference QA prompt)`);
-  if (summary.failedVerdicts.baseline + summary.failedVerdicts.adapted > 0) {
+  if (summary.judgeVerdicts !== null || summary.failedVerdicts.baseline + summary.failedVerdicts.adapted > 0) {
+    const of = summary.judgeVerdicts === null ? "" : ` of ${summary.judgeVerdicts.total} verdicts`;
     lines.push(
-      `- Failed judge calls (left out of the accuracies): baseline ${summary.failedVerdicts.baseline}, ` +
-        `adapted ${summary.failedVerdicts.adapted}`,
+      `- Failed judge calls${of} (left out of the accuracies; \`seal knowledge regrade\` grades them again): ` +
+        `baseline ${summary.failedVerdicts.baseline}, adapted ${summary.failedVerdicts.adapted}`,
     );
   }
   if (summary.divergedInnerLoops > 0) {

@@ -185,6 +185,40 @@ test("a bad SQuAD layout is rejected naming the file, article, paragraph and fie
   assert.throws(() => readSquadV11File(squadVal), /squad_val\.json: not SQuAD v1\.1 layout/);
 });
 
+test("an empty or whitespace-only gold answer is rejected when the file is read, naming the file, record and question", () => {
+  const dir = tempDir("seal-knowledge-");
+  const passage = (answer: string) => ({ title: "T", context: "c", questions: [{ question: "q", answer }] });
+  for (const blank of ["", "  \n\t", "\u3000"]) {
+    const file = writeJson(dir, "blank.json", [
+      passage("x"),
+      {
+        ...passage("ok"),
+        questions: [
+          { question: "q", answer: "ok" },
+          { question: "q2", answer: blank },
+        ],
+      },
+    ]);
+    for (const read of [readPassageFile, readPassagesAnyLayout]) {
+      assert.throws(
+        () => read(file),
+        /blank\.json: record 1: field "questions\.1\.answer": the gold answer .* is empty: nothing to grade against/,
+      );
+    }
+    const edits = writeJson(dir, "edits.json", [{ ...passage(blank), completions: [], prompt: "p" }]);
+    assert.throws(() => readSelfEditFile(edits), /record 0: field "questions\.0\.answer": the gold answer/);
+    const squad = writeJson(dir, "squad.json", {
+      data: [{ title: "T", paragraphs: [{ context: "c", qas: [{ question: "q", answers: [{ text: blank }] }] }] }],
+    });
+    assert.throws(
+      () => readPassagesAnyLayout(squad),
+      /article 0, paragraph 0: field "qas\.0\.answers\.0\.text": the gold answer/,
+    );
+  }
+  // a gold that only normalizes to "" is a real answer (vitamin A): kept
+  assert.equal(readPassageFile(writeJson(dir, "a.json", [passage("A")]))[0].questions[0].answer, "A");
+});
+
 test("self-edit and SFT files round-trip through the atomic writers", () => {
   const dir = tempDir("seal-knowledge-");
   const records = [

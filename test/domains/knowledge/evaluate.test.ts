@@ -472,6 +472,7 @@ describe("knowledge evaluate: runs on a tiny model", () => {
       resume: false,
       config: tinyConfig({ mode: "no-update", grader: { kind: "judge", model: "m", baseUrl: "http://127.0.0.1:9" } }),
       judge,
+      judgeSettings: { maxFailures: { kind: "count", value: 2 } },
       progressStream: { write: () => true },
     });
     assert.equal(calls, 3, "the baseline is graded once per question; no-update grades nothing more");
@@ -480,6 +481,7 @@ describe("knowledge evaluate: runs on a tiny model", () => {
     assert.equal(records[0].questions[0].baselineGrade.judge?.error, "HTTP 503");
     assert.equal(records[0].baselineAccuracy, 1);
     assert.deepEqual(summary.failedVerdicts, { baseline: 1, adapted: 1 });
+    assert.deepEqual(summary.judgeVerdicts, { total: 6, failed: 2, lastError: "HTTP 503" });
     assert.equal(summary.micro.baseline.n, 2);
     assert.equal(summary.micro.baseline.mean, 1);
     assert.match(fs.readFileSync(path.join(out, "summary.md"), "utf8"), /Failed judge calls .*baseline 1, adapted 1/);

@@ -7,6 +7,7 @@ import {
   DEFAULT_JUDGE_MODEL,
   formatJudgePrompt,
   JUDGE_PROMPT_TEMPLATE,
+  JudgeRefusedError,
 } from "../../../src/domains/knowledge/judge.js";
 
 /** What the fake server does for one request path. */
@@ -27,6 +28,15 @@ const behaviours: Record<string, Behaviour> = {
   "/garbage/v1/chat/completions": () => ({ status: 200, body: "<html>not json</html>" }),
   "/wrong-shape/v1/chat/completions": () => ({ status: 200, body: JSON.stringify({ choices: [] }) }),
   "/unauthorized/v1/chat/completions": () => ({ status: 401, body: "bad key" }),
+  "/forbidden/v1/chat/completions": () => ({ status: 403, body: "no access" }),
+  "/no-model/v1/chat/completions": () => ({ status: 404, body: "The model `gpt-9` does not exist" }),
+  "/bad-request/v1/chat/completions": () => ({ status: 400, body: "prompt too long" }),
+  "/banana/v1/chat/completions": () => ({ status: 200, body: completion("banana") }),
+  "/banana-then-yes/v1/chat/completions": ({ count }) => ({
+    status: 200,
+    body: completion(count === 1 ? "" : "yes"),
+  }),
+  "/hang/v1/chat/completions": () => ({ status: 200, body: completion("yes"), delayMs: 60_000 }),
   "/slow/v1/chat/completions": () => ({ status: 200, body: completion("yes"), delayMs: 2000 }),
 };
 
@@ -133,11 +143,57 @@ test("a garbage body or a wrong JSON shape fails with a message saying so", asyn
   assert.match(wrongShape.error ?? "", /field "choices"/);
 });
 
-test("401 is not retried", async () => {
-  const result = await judgeFor("unauthorized", { maxAttempts: 4 }).grade(item);
+test("401, 403 and 404 throw JudgeRefusedError at the first call, naming the URL, the model and the status", async () => {
+  for (const [name, status, hint] of [
+    ["unauthorized", 401, /API key/],
+    ["forbidden", 403, /API key/],
+    ["no-model", 404, /--judge-model/],
+  ] as const) {
+    const judge = new ChatCompletionsJudge({
+      baseUrl: `${origin}/${name}/v1`,
+      model: "gpt-9",
+      apiKey: "k",
+      initialBackoffMs: 5,
+      env: {},
+    });
+    await assert.rejects(judge.grade(item), (error: Error) => {
+      assert.ok(error instanceof JudgeRefusedError, name);
+      assert.equal(error.status, status);
+      assert.ok(error.message.includes(`${origin}/${name}/v1/chat/completions`), error.message);
+      assert.match(error.message, new RegExp(`HTTP ${status} .*model gpt-9`));
+      assert.match(error.message, hint);
+      return true;
+    });
+    assert.equal(counts.get(`/${name}/v1/chat/completions`), 1, `${name}: one call, no retry`);
+  }
+});
+
+test("a 400 fails that question without retrying (the next question is still asked)", async () => {
+  const result = await judgeFor("bad-request", { maxAttempts: 4 }).grade(item);
   assert.equal(result.verdict, "failed");
   assert.equal(result.attempts, 1);
-  assert.match(result.error ?? "", /HTTP 401: bad key/);
+  assert.match(result.error ?? "", /HTTP 400: prompt too long/);
+});
+
+test("a reply that is neither yes nor no is a failed verdict (retried), not an incorrect one", async () => {
+  const result = await judgeFor("banana", { maxAttempts: 2 }).grade(item);
+  assert.equal(result.verdict, "failed");
+  assert.equal(result.attempts, 2);
+  assert.equal(result.reply, "banana");
+  assert.match(result.error ?? "", /failed after 2 attempts: reply is neither yes nor no: "banana"/);
+  // an empty reply then a yes: the retry grades it
+  assert.deepEqual(await judgeFor("banana-then-yes", { maxAttempts: 2 }).grade(item), {
+    verdict: "correct",
+    reply: "yes",
+    attempts: 2,
+  });
+});
+
+test("a judge that never answers costs timeoutMs per attempt, then fails", async () => {
+  const result = await judgeFor("hang", { maxAttempts: 2, timeoutMs: 30 }).grade(item);
+  assert.equal(result.verdict, "failed");
+  assert.equal(counts.get("/hang/v1/chat/completions"), 2);
+  assert.match(result.error ?? "", /failed after 2 attempts: .*timed out after 30 ms/);
 });
 
 test("a server slower than the timeout fails with a timeout error", async () => {
@@ -170,4 +226,7 @@ test("options fall back to OPENAI_BASE_URL / OPENAI_API_KEY; OpenAI itself needs
   assert.equal(judge.endpoint, "http://localhost:9/v1/chat/completions");
   assert.throws(() => new ChatCompletionsJudge({ env: {} }), /OPENAI_API_KEY/);
   assert.throws(() => new ChatCompletionsJudge({ env: {}, baseUrl: "http://x/v1", maxAttempts: 0 }), /maxAttempts/);
+  for (const timeoutMs of [0, -1, Number.NaN, 1e12]) {
+    assert.throws(() => new ChatCompletionsJudge({ env: {}, baseUrl: "http://x/v1", timeoutMs }), /timeoutMs/);
+  }
 });
