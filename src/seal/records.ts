@@ -9,6 +9,7 @@
  */
 import fs from "node:fs";
 import path from "node:path";
+import { crashPoint } from "../io/crash-point.js";
 
 export interface RecordLogOptions<T> {
   /**
@@ -182,6 +183,7 @@ export class RecordLog<T = unknown> implements Iterable<StoredRecord<T>> {
     }
     this.#size += bytes.length;
     this.#entries.set(key, JSON.parse(line) as StoredRecord<T>);
+    crashPoint("record", key);
   }
 
   close(): void {

@@ -13,8 +13,8 @@
  * As in the reference, an invalid configuration still gets a zero-effect adapter (B = 0) and a task whose TTT data
  * is empty gets none (no-data); `seal arc eval` scores a (task, i) without an adapter as wrong.
  */
-import fs from "node:fs";
 import path from "node:path";
+import { writeDirectoryAtomically } from "../../io/atomic-file.js";
 import { saveAdapter } from "../../io/peft.js";
 import { createProgress, type ProgressStream } from "../../seal/progress.js";
 import { openRun } from "../../seal/run-dir.js";
@@ -187,13 +187,10 @@ export function runArcTtt(request: ArcTttRequest): ArcTttSummary {
           let relative: string | null = null;
           if (adapter !== null) {
             relative = adapterPath(unit.taskId, unit.edit);
-            const final = path.join(run.dir, relative);
-            const partial = `${final}.partial`;
-            fs.rmSync(partial, { recursive: true, force: true });
-            saveAdapter(partial, adapter, { baseModel: path.resolve(request.modelDir) });
             // a folder left by a crash between the rename and the record is replaced
-            fs.rmSync(final, { recursive: true, force: true });
-            fs.renameSync(partial, final);
+            writeDirectoryAtomically(path.join(run.dir, relative), (partial) =>
+              saveAdapter(partial, adapter, { baseModel: path.resolve(request.modelDir) }),
+            );
           }
           const record: ArcTttRecord = {
             key,

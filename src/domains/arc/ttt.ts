@@ -13,6 +13,7 @@ import { createLoraAdapter, type LoraAdapter, type LoraConfig } from "../../engi
 import type { Model } from "../../engine/model.js";
 import { Rng } from "../../engine/random.js";
 import { type TrainOptions, trainSft } from "../../engine/train.js";
+import { crashPoint } from "../../io/crash-point.js";
 import type { TextTokenizer } from "../../io/tokenizer.js";
 import { selectAugmenters } from "./augment.js";
 import {
@@ -191,9 +192,10 @@ export function runTtt(
     seed: settings.seed,
     shuffle: true,
   };
-  const result = trainSft(model, examples, { kind: "lora", adapter }, options, (report) =>
-    onStep?.(report.step, report.totalSteps, report.loss),
-  );
+  const result = trainSft(model, examples, { kind: "lora", adapter }, options, (report) => {
+    onStep?.(report.step, report.totalSteps, report.loss);
+    crashPoint("train-step", "ttt");
+  });
   return {
     adapter,
     outcome: {
