@@ -54,8 +54,11 @@ export function killAndResume(out: string, options: KillResumeOptions): { stdout
   return { stdout: last.stdout, stderr: last.stderr };
 }
 
-/** Keys whose values differ between equal runs (clock times, durations, host, the resume log). */
-export const VOLATILE_KEYS = ["time", "startedAt", "resumes", "host", "seconds", "timing"];
+/** Keys whose values differ between equal runs (clock times, durations, host, the resume log); also `…Seconds` and `…PerSecond` keys. */
+export const VOLATILE_KEYS = ["time", "startedAt", "resumes", "host", "timing", "timings"];
+const DURATION_KEY = /seconds$|per(second|hour)$/i;
+/** A Markdown line that reports durations or rates (`0.5 s`, `1m15s`, `… per hour`): left out of comparisons. */
+const TIMING_LINE = /\b\d+(\.\d+)? ?(s|ms)\b|\b\d+m\d+s\b|per hour|\/s\b/;
 
 export interface SnapshotOptions {
   /** More JSON keys to leave out, at any depth. */
@@ -64,12 +67,14 @@ export interface SnapshotOptions {
   unchecked?: RegExp[];
 }
 
+/** The value with `keys` left out at any depth and object keys sorted (JSON objects are unordered). */
 function withoutKeys(value: unknown, keys: ReadonlySet<string>): unknown {
   if (Array.isArray(value)) return value.map((item) => withoutKeys(item, keys));
   if (typeof value !== "object" || value === null) return value;
   return Object.fromEntries(
     Object.entries(value)
-      .filter(([key]) => !keys.has(key))
+      .filter(([key]) => !keys.has(key) && !DURATION_KEY.test(key))
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
       .map(([key, item]) => [key, withoutKeys(item, keys)]),
   );
 }
@@ -85,7 +90,8 @@ function filesUnder(dir: string, prefix = ""): string[] {
 }
 
 /**
- * Every file under `dir` by relative path: JSON and JSONL with volatile keys left out, other text as is, binary
+ * Every file under `dir` by relative path: JSON and JSONL with volatile keys left out (and keys sorted), Markdown
+ * without its timing lines, other text as is, binary
  * files (safetensors) as their sha256; in all text the folder's own path reads `<out>`. Two runs of the same
  * command with the same seed give equal snapshots; leftovers (a lock, a temp file, a `.partial` folder) show up as
  * extra entries.
@@ -108,6 +114,11 @@ export function runSnapshot(dir: string, options: SnapshotOptions = {}): Record<
           .filter((line) => line !== "")
           .map((line) => JSON.stringify(withoutKeys(JSON.parse(line), keys)))
           .join("\n");
+      else if (relative.endsWith(".md"))
+        snapshot[relative] = text
+          .split("\n")
+          .filter((line) => !TIMING_LINE.test(line))
+          .join("\n");
       else snapshot[relative] = text;
     } else snapshot[relative] = `sha256 ${createHash("sha256").update(bytes).digest("hex")}`;
   }
@@ -119,7 +130,17 @@ export function assertSameRun(actual: string, expected: string, options: Snapsho
   const a = runSnapshot(actual, options);
   const e = runSnapshot(expected, options);
   assert.deepEqual(Object.keys(a), Object.keys(e), `${actual} and ${expected} hold different files`);
-  for (const file of Object.keys(e)) assert.equal(a[file], e[file], `${file} differs`);
+  for (const file of Object.keys(e))
+    if (a[file] !== e[file]) assert.fail(`${file} differs: ${firstDifference(a[file], e[file])}`);
+}
+
+/** Where two texts first differ: the line, and a little of both around the first differing character. */
+function firstDifference(actual: string, expected: string): string {
+  let at = 0;
+  while (at < actual.length && actual[at] === expected[at]) at++;
+  const line = actual.slice(0, at).split("\n").length;
+  const around = (text: string) => JSON.stringify(text.slice(Math.max(0, at - 120), at + 120));
+  return `line ${line}, character ${at}:\n  got      ${around(actual)}\n  expected ${around(expected)}`;
 }
 
 /** Temp files, `.partial` folders and locks under `dir` (a finished run has none). */
