@@ -11,6 +11,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { writeAtomically } from "../io/atomic-file.js";
+import { crashPoint } from "../io/crash-point.js";
 
 export interface RecordLogOptions<T> {
   /**
@@ -184,6 +185,7 @@ export class RecordLog<T = unknown> implements Iterable<StoredRecord<T>> {
     }
     this.#size += bytes.length;
     this.#entries.set(key, JSON.parse(line) as StoredRecord<T>);
+    crashPoint("record", key);
   }
 
   /**

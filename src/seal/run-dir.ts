@@ -11,13 +11,15 @@
  *
  * `createRun` refuses a non-empty folder; `resumeRun` requires the same command, config and fingerprints, except for
  * the fields the caller explicitly allows to differ (e.g. `config.judge`), and says which fields differ otherwise.
+ * After kill -9 both clean up: temp files of dead writers are removed, and a folder holding only what a process
+ * killed before writing run.json left (its lock, run.json's temp file) counts as empty.
  */
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { z } from "zod";
-import { writeFileAtomic } from "../io/atomic-file.js";
+import { tempFileWriter, writeFileAtomic } from "../io/atomic-file.js";
 import { readJsonFile, writeJsonFile } from "../io/json-file.js";
 import { checkOutputFolder } from "../io/output-path.js";
 import { stableStringify } from "./fingerprint.js";
@@ -376,14 +378,41 @@ export function readRunInfo(dir: string): RunInfo {
   return readJsonFile(file, runInfoSchema) as RunInfo;
 }
 
+/** Whether `name` in a run folder is a temp file of a writer that is gone (a crash between write and rename). */
+function isStaleTempFile(name: string): boolean {
+  const writer = tempFileWriter(name);
+  return writer !== null && writer !== process.pid && !processAlive(writer);
+}
+
+/**
+ * Removes the temp files that killed writers left anywhere under `dir` (run.json, summaries, adapters, ...): the
+ * caller holds the run's lock, so no live process of this run writes them. Symbolic links are not followed.
+ */
+function removeStaleTempFiles(dir: string): void {
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) removeStaleTempFiles(full);
+    else if (entry.isFile() && isStaleTempFile(entry.name)) fs.rmSync(full, { force: true });
+  }
+}
+
+/**
+ * What a process killed while creating a run leaves before run.json exists: its lock and run.json's temp file.
+ * A live holder's lock also counts here; taking the lock then fails naming it.
+ */
+function isCreationLeftover(name: string): boolean {
+  return name === LOCK_FILE || isStaleTempFile(name);
+}
+
 /**
  * Starts a new run in `dir` (created if missing): takes the lock and writes run.json. Refuses a folder that already
- * holds anything — resume it with `resumeRun`, or choose another folder.
+ * holds anything — resume it with `resumeRun`, or choose another folder — except what a run killed before writing
+ * its run.json leaves (a stale lock, a temp file), which is cleared.
  */
 export function createRun(dir: string, spec: RunSpec): Run {
   checkOutputFolder(dir, "run folder");
   fs.mkdirSync(dir, { recursive: true });
-  const existing = fs.readdirSync(dir);
+  const existing = fs.readdirSync(dir).filter((name) => !isCreationLeftover(name));
   if (existing.length > 0) {
     const hint = existing.includes(RUN_FILE)
       ? `it holds a run (${RUN_FILE}); resume it (--resume) or choose a new folder`
@@ -392,6 +421,7 @@ export function createRun(dir: string, spec: RunSpec): Run {
   }
   const lock = RunLock.acquire(dir, { command: spec.command });
   try {
+    removeStaleTempFiles(dir);
     const info: RunInfo = {
       format: RUN_FORMAT,
       command: spec.command,
@@ -414,12 +444,19 @@ export function createRun(dir: string, spec: RunSpec): Run {
 /**
  * Continues the run in `dir`: takes the lock, reads run.json and checks that command, config and fingerprints
  * match `spec`. Differences outside `allowDifferent` are an error listing every differing field with both values;
- * allowed ones are noted in run.json's `resumes` (the stored config keeps the original values).
+ * allowed ones are noted in run.json's `resumes` (the stored config keeps the original values). Temp files that
+ * killed writers left in the folder are removed. A run killed before it wrote run.json (only its lock or temp file
+ * is there) has done nothing yet: it is started afresh.
  */
 export function resumeRun(dir: string, spec: RunSpec, options: ResumeOptions = {}): Run {
+  if (!fs.existsSync(path.join(dir, RUN_FILE))) {
+    const names = fs.statSync(dir, { throwIfNoEntry: false })?.isDirectory() ? fs.readdirSync(dir) : [];
+    if (names.length > 0 && names.every(isCreationLeftover)) return createRun(dir, spec);
+  }
   readRunInfo(dir); // a clear error for a folder that is not a run, before creating a lock in it
   const lock = RunLock.acquire(dir, { command: spec.command, resume: true });
   try {
+    removeStaleTempFiles(dir);
     const info = readRunInfo(dir);
     const changes = compareRun(info, spec);
     const allowed = options.allowDifferent ?? [];

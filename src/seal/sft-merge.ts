@@ -3,13 +3,14 @@
  * completion rows (completion-only loss) through a fresh LoRA adapter, merge the adapter into the weights, and save
  * the result as a new model folder.
  */
-import fs from "node:fs";
 import { TrainingDivergedError } from "../engine/divergence.js";
 import { createLoraAdapter, type LoraConfig, mergeAdapter } from "../engine/lora.js";
 import { Model } from "../engine/model.js";
 import { Rng } from "../engine/random.js";
 import type { ScheduleName } from "../engine/schedule.js";
 import { type StepReport, type TrainOptions, trainSft } from "../engine/train.js";
+import { writeDirectoryAtomically } from "../io/atomic-file.js";
+import { crashPoint } from "../io/crash-point.js";
 import { type LoadedModel, loadModel, saveModel } from "../io/model-files.js";
 import { checkpointDtype, copyGenerationConfig, copyTokenizerFiles } from "../io/model-folder.js";
 import { checkTokenizerFitsModel, loadTokenizer, type TextTokenizer, tokenizerDir } from "../io/tokenizer.js";
@@ -74,6 +75,7 @@ export function sftAndMerge(
     list.push(report.loss);
     epochLosses.set(report.epoch, list);
     onStep?.(report);
+    crashPoint("train-step", "sft");
   });
   model.adapter = null;
   mergeAdapter(loaded.config, loaded.weights, adapter);
@@ -93,7 +95,8 @@ export function sftAndMerge(
  * Loads `generatorDir`, runs sftAndMerge on `rows`, and saves the merged model (same on-disk dtype, tokenizer and
  * generation config copied) to `outDir`: written to `{outDir}.partial`, then renamed, so a crash never leaves a
  * half-written checkpoint under the final name. A diverged SFT stops with a TrainingDivergedError (nothing is
- * written); `divergenceHint` says which flags to lower.
+ * written); `divergenceHint` says which flags to lower. `addFiles` writes more files into the folder before the
+ * rename (e.g. a summary that must not be missing from a checkpoint that exists).
  */
 export function sftMergeSave(
   generatorDir: string,
@@ -101,12 +104,16 @@ export function sftMergeSave(
   settings: SftSettings,
   outDir: string,
   log: (line: string) => void,
-  divergenceHint = "lower the SFT learning rate (or the LoRA alpha)",
+  options: {
+    divergenceHint?: string;
+    addFiles?: (partialDir: string, outcome: SftOutcome) => void;
+  } = {},
 ): SftOutcome {
   const loaded = loadModel(generatorDir);
   const tokenizer = loadTokenizer(generatorDir);
   checkTokenizerFitsModel(tokenizer, loaded.config, generatorDir);
   log(`SFT on ${rows.length} rows: LoRA r${settings.lora.rank} α${settings.lora.alpha}, ${settings.epochs} epochs`);
+  const divergenceHint = options.divergenceHint ?? "lower the SFT learning rate (or the LoRA alpha)";
   let outcome: SftOutcome;
   try {
     outcome = sftAndMerge(loaded, tokenizer, rows, settings, (step) =>
@@ -116,17 +123,16 @@ export function sftMergeSave(
     if (!(error instanceof TrainingDivergedError)) throw error;
     throw error.withHint(`no checkpoint was written to ${outDir}; ${divergenceHint}`, "SFT of the merged checkpoint");
   }
-  const partial = `${outDir}.partial`;
-  fs.rmSync(partial, { recursive: true, force: true });
-  saveModel(partial, {
-    config: loaded.config,
-    weights: loaded.weights,
-    dtype: checkpointDtype(generatorDir),
-    eosTokenIds: loaded.eosTokenIds,
+  writeDirectoryAtomically(outDir, (partial) => {
+    saveModel(partial, {
+      config: loaded.config,
+      weights: loaded.weights,
+      dtype: checkpointDtype(generatorDir),
+      eosTokenIds: loaded.eosTokenIds,
+    });
+    copyGenerationConfig(generatorDir, partial);
+    copyTokenizerFiles(tokenizerDir(generatorDir), partial);
+    options.addFiles?.(partial, outcome);
   });
-  copyGenerationConfig(generatorDir, partial);
-  copyTokenizerFiles(tokenizerDir(generatorDir), partial);
-  fs.rmSync(outDir, { recursive: true, force: true });
-  fs.renameSync(partial, outDir);
   return outcome;
 }

@@ -25,6 +25,7 @@ import {
   writeArcFixture,
 } from "../domains/arc/run-fixtures.js";
 import { sealResult } from "./cli-fixtures.js";
+import { assertSameRun, killAndResume, runKilledAt } from "./kill-resume.js";
 
 const missing = arcDataMissing();
 
@@ -57,7 +58,8 @@ describe("seal arc ttt / eval / rl", { skip: missing ?? false }, () => {
   const common = ["--model", model, "--challenges", fixture.challenges];
   const evalArgs = ["arc", "eval", ...common, "--solutions", fixture.solutions, ...QUICK_EVAL];
 
-  const ttt = sealResult(["arc", "ttt", ...common, "--self-edits", selfEdits, "--out", at("ttt"), ...QUICK_TTT]);
+  const tttArgs = (out: string) => ["arc", "ttt", ...common, "--self-edits", selfEdits, "--out", out, ...QUICK_TTT];
+  const ttt = sealResult(tttArgs(at("ttt")));
 
   it("ttt: one PEFT adapter per (task, self-edit), zero-effect for the invalid ones", () => {
     assert.equal(ttt.status, 0, ttt.stderr);
@@ -136,7 +138,16 @@ describe("seal arc ttt / eval / rl", { skip: missing ?? false }, () => {
     assert.match(badJson.stderr, /--config: not valid JSON/);
   });
 
-  const evaluated = sealResult([...evalArgs, "--ttt", at("ttt"), "--out", at("eval")]);
+  it("ttt: kill -9 mid-training, mid-adapter-write, after an adapter's rename and between units; --resume gives the same run", () => {
+    killAndResume(at("ttt-killed"), {
+      args: tttArgs,
+      crashes: ["train-step:ttt", "write:adapter_model.safetensors", "published:0", "record:task-5582e5ca/edit-0"],
+    });
+    assertSameRun(at("ttt-killed"), at("ttt"));
+  });
+
+  const evalTttArgs = (out: string) => [...evalArgs, "--ttt", at("ttt"), "--out", out];
+  const evaluated = sealResult(evalTttArgs(at("eval")));
 
   it("eval: scores every (task, self-edit) pair and writes final_results.json", () => {
     assert.equal(evaluated.status, 0, evaluated.stderr);
@@ -162,6 +173,14 @@ describe("seal arc ttt / eval / rl", { skip: missing ?? false }, () => {
     const neither = sealResult([...evalArgs, "--out", at("z")]);
     assert.equal(neither.status, 1);
     assert.match(neither.stderr, /give --ttt RUN/);
+  });
+
+  it("eval: kill -9 after a pair's prediction, between pairs, between a task's two test inputs and before final_results.json; --resume gives the same run", () => {
+    killAndResume(at("eval-killed"), {
+      args: evalTttArgs,
+      crashes: ["predict", "record:task-5582e5ca/edit-1", "predict", "write:final_results.json"],
+    });
+    assertSameRun(at("eval-killed"), at("eval"));
   });
 
   it("rl: refuses when no pair was solved, naming the eval run", () => {
@@ -265,6 +284,25 @@ describe("seal arc ttt / eval / rl", { skip: missing ?? false }, () => {
     ]);
     assert.equal(again.status, 1);
     assert.match(again.stderr, /folder is not empty; choose a new folder or pass --force/);
+  });
+
+  it("rl: killed mid-SFT, mid-checkpoint write or before rl_summary.json, the same command again gives the same checkpoint", () => {
+    const rlArgs = (out: string) => [
+      ...["arc", "rl", "--model", model, "--self-edits", selfEdits, "--eval", at("eval-solved")],
+      ...["--out", out, "--epochs", "2"],
+    ];
+    const out = at("rl-killed");
+    killAndResume(out, {
+      args: rlArgs,
+      resumeArgs: rlArgs, // no --resume: the step is redone whole (run-rl.ts)
+      crashes: ["train-step:sft", "write:model.safetensors", "write:rl_summary.json"],
+      afterKill: () => assert.ok(!fs.existsSync(out), "no checkpoint folder before it is complete"),
+    });
+    assert.ok(!fs.existsSync(`${out}.partial`));
+    assertSameRun(out, at("rl"));
+    // killed right after the rename: the folder is already the finished checkpoint
+    runKilledAt(rlArgs(at("rl-late")), "published:rl-late");
+    assertSameRun(at("rl-late"), at("rl"));
   });
 
   it("rl: refuses self-edits other than those the eval's TTT run used", () => {

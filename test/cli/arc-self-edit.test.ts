@@ -5,6 +5,7 @@ import path from "node:path";
 import { after, describe, it } from "node:test";
 import { arcDataMissing, createTinyLlama, readRecords, writeArcFixture } from "../domains/arc/run-fixtures.js";
 import { sealResult } from "./cli-fixtures.js";
+import { assertSameRun, killAndResume } from "./kill-resume.js";
 
 const missing = arcDataMissing();
 
@@ -36,11 +37,12 @@ describe("seal arc self-edit", { skip: missing ?? false }, () => {
     ...extra,
   ];
 
+  const TWO_TASKS = ["--tasks", "6150a2bd,5582e5ca", "--n", "1", "--max-samples", "2", "--max-tokens", "8"];
+  const fullRun = path.join(fixture.root, "run");
+
   it("samples from the model, resamples what is not a config, and writes the run folder", () => {
-    const out = path.join(fixture.root, "run");
-    const result = sealResult(
-      args(out, ["--tasks", "6150a2bd,5582e5ca", "--n", "1", "--max-samples", "2", "--max-tokens", "8"]),
-    );
+    const out = fullRun;
+    const result = sealResult(args(out, TWO_TASKS));
     assert.equal(result.status, 0, result.stderr);
     assert.match(result.stdout, /2 tasks: 0 self-edits \(0 valid\) from 4 samples, 4 rejected/);
     assert.match(result.stderr, /task 6150a2bd: only 0 of 1 self-edits after 2 samples/);
@@ -65,6 +67,15 @@ describe("seal arc self-edit", { skip: missing ?? false }, () => {
       "6150a2bd": {},
       "5582e5ca": {},
     });
+  });
+
+  it("kill -9 between a task's samples, between tasks and before self_edits.json is rewritten; --resume gives the same run", () => {
+    const out = path.join(fixture.root, "killed");
+    killAndResume(out, {
+      args: (dir) => args(dir, TWO_TASKS),
+      crashes: ["sample", "record:task-6150a2bd", "write:self_edits.json"],
+    });
+    assertSameRun(out, fullRun);
   });
 
   it("--help lists the reference's defaults", () => {

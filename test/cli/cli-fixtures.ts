@@ -8,7 +8,7 @@ import { QWEN3_TOKENIZER, REPO_ROOT, tempDir } from "../io/fixtures.js";
  * small OpenMP region cost milliseconds (a 32-step tiny training run: 13.6 s instead of 0.8 s); passive waiting
  * keeps these tests fast either way. A value already in the environment wins.
  */
-const CHILD_ENV: NodeJS.ProcessEnv = { OMP_WAIT_POLICY: "passive", ...process.env, SEAL_DEBUG: "" };
+export const CHILD_ENV: NodeJS.ProcessEnv = { OMP_WAIT_POLICY: "passive", ...process.env, SEAL_DEBUG: "" };
 
 export function seal(args: string[]): string {
   return execFileSync(process.execPath, ["bin/seal.js", ...args], {

@@ -1,10 +1,9 @@
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { after, describe, it } from "node:test";
-import { REPO_ROOT } from "../io/fixtures.js";
 import { createTinyModel, parseJsonl, sealResult } from "./cli-fixtures.js";
+import { assertSameRun, killAndResume, runKilledAt } from "./kill-resume.js";
 
 const { root, model } = createTinyModel("seal-cli-evaluate-");
 after(() => fs.rmSync(root, { recursive: true, force: true }));
@@ -111,22 +110,12 @@ describe("seal knowledge evaluate", () => {
     assert.match(fs.readFileSync(path.join(fullRun, "summary.md"), "utf8"), /macro over passages \(the paper's\)/);
   });
 
-  it("a run killed mid-way and resumed ends with the uninterrupted run's summary", async () => {
+  it("a run killed mid-way and resumed ends with the uninterrupted run's summary", () => {
     const out = path.join(root, "killed");
-    const child = spawn(process.execPath, ["bin/seal.js", ...evaluateArgs(out)], {
-      cwd: REPO_ROOT,
-      env: { OMP_WAIT_POLICY: "passive", ...process.env },
-      stdio: "ignore",
-    });
-    const exited = new Promise<void>((resolve) => child.on("exit", () => resolve()));
     // kill -9 as soon as the first inner loop is recorded
-    for (let waited = 0; recordCount(out) < 1 && child.exitCode === null && waited < 30_000; waited += 20) {
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-    child.kill("SIGKILL");
-    await exited;
+    runKilledAt(evaluateArgs(out), "record:passage-0/edit-0/repeat-0");
     const before = recordCount(out);
-    assert.ok(before >= 1 && before < 3, `killed after ${before} of 3 inner loops`);
+    assert.equal(before, 1, `killed after ${before} of 3 inner loops`);
     assert.ok(fs.existsSync(path.join(out, "run.lock")), "the killed process left its lock");
     assert.ok(!fs.existsSync(path.join(out, "summary.json")));
 
@@ -134,11 +123,16 @@ describe("seal knowledge evaluate", () => {
     assert.equal(refused.status, 1);
     assert.match(refused.stderr, /not empty.*--resume/);
 
-    const resumed = sealResult(evaluateArgs(out, ["--resume"]));
-    assert.equal(resumed.status, 0, resumed.stderr);
-    assert.match(resumed.stderr, new RegExp(`resuming .*: ${before} of 3 inner loops done`));
+    // killed again in the middle of the next inner loop's training, and while writing the summary
+    const resumed = killAndResume(out, {
+      args: (dir) => evaluateArgs(dir, ["--resume"]),
+      resumeArgs: (dir) => evaluateArgs(dir, ["--resume"]),
+      crashes: ["train-step:inner@2", "write:summary.json"],
+    });
+    assert.match(resumed.stderr, /resuming .*: 3 of 3 inner loops done/);
     assert.equal(recordCount(out), 3);
     assert.deepEqual(summaryOf(out), summaryOf(fullRun));
+    assertSameRun(out, fullRun);
   });
 
   it("resuming with different settings fails naming the fields", () => {

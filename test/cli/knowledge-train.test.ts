@@ -13,6 +13,7 @@ import { loadModel } from "../../src/io/model-files.js";
 import { fingerprintModelFolder } from "../../src/seal/fingerprint.js";
 import { knowledgeDataMissing, knowledgeDataPath } from "../domains/knowledge/shared-data.js";
 import { createTinyModel, parseJsonl, seal, sealResult } from "./cli-fixtures.js";
+import { assertSameRun, killAndResume } from "./kill-resume.js";
 
 const { root, model } = createTinyModel("seal-cli-train-");
 after(() => fs.rmSync(root, { recursive: true, force: true }));
@@ -152,6 +153,29 @@ describe("seal knowledge train", () => {
     const markdown = fs.readFileSync(path.join(fullRun, "summary.md"), "utf8");
     assert.match(markdown, /\]\(rounds\.svg\)/);
     assert.match(markdown, /\]\(reward-round-0\.svg\)/);
+  });
+
+  it("kill -9 mid-sub-run creation, mid-inner-loop, between phases, mid-SFT, mid-checkpoint write and before the SFT record; --resume gives the same run", () => {
+    // the CLI spelling of tinyOptions
+    const args = (out: string) => [
+      ...["knowledge", "train", "--model", model, "--data", data, "--out", out, "--rounds", "1", "--k", "2"],
+      ...["--repeats", "1", "--passages", "2", "--max-tokens", "8", "--sft-rank", "4", "--sft-alpha", "8"],
+      ...["--sft-grad-accum", "2", "--rank", "4", "--alpha", "8", "--targets", "q_proj,v_proj", "--epochs", "1"],
+      ...["--max-answer-tokens", "3"],
+    ];
+    const out = path.join(root, "killed");
+    killAndResume(out, {
+      args,
+      crashes: [
+        "write:run.json@3", // the evaluate sub-run's run.json: its folder holds only a lock and a temp file
+        "train-step:inner@2",
+        "record:round-0/select",
+        "train-step:sft",
+        "write:model.safetensors",
+        "published:model",
+      ],
+    });
+    assertSameRun(out, fullRun);
   });
 
   it("--grader judge: the judge's verdicts are the rewards, failed calls give no reward, the summary names it", async () => {

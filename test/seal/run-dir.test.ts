@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { after, describe, it } from "node:test";
 import {
@@ -113,6 +114,40 @@ describe("run directories", () => {
 
     fs.writeFileSync(path.join(dir, LOCK_FILE), JSON.stringify({ pid: 1, hostname: "elsewhere" }));
     assert.throws(() => resumeRun(dir, spec()), /locked by pid 1 on host elsewhere/);
+  });
+});
+
+describe("what kill -9 leaves in a run folder", () => {
+  it("a folder holding only a dead creator's lock and run.json temp file starts afresh, with or without resume", () => {
+    for (const open of [createRun, resumeRun]) {
+      const dir = tempDir("seal-run-");
+      const pid = deadPid();
+      fs.writeFileSync(path.join(dir, LOCK_FILE), JSON.stringify({ pid, hostname: os.hostname() }));
+      fs.writeFileSync(path.join(dir, `${RUN_FILE}.tmp-${pid}`), "{");
+      const run = open(dir, spec());
+      assert.equal(run.resumed, false);
+      assert.deepEqual(fs.readdirSync(dir).sort(), [RUN_FILE, LOCK_FILE].sort());
+      run.release();
+    }
+    // a live holder is still refused, and anything else in the folder still makes it not empty
+    const live = tempDir("seal-run-");
+    fs.writeFileSync(path.join(live, LOCK_FILE), JSON.stringify({ pid: process.ppid, hostname: os.hostname() }));
+    assert.throws(() => createRun(live, spec()), /in use by pid/);
+    fs.writeFileSync(path.join(live, "notes.txt"), "x");
+    assert.throws(() => resumeRun(live, spec()), /not a run folder/);
+  });
+
+  it("resuming removes temp files of dead writers anywhere in the run, and nothing else", () => {
+    const dir = tempDir("seal-run-");
+    createRun(dir, spec()).release();
+    const pid = deadPid();
+    fs.mkdirSync(path.join(dir, "adapters", "0"), { recursive: true });
+    const stale = [`summary.json.tmp-${pid}`, `adapters/0/adapter_model.safetensors.tmp-${pid}`];
+    const kept = [`notes.tmp-${process.ppid}`, "adapters/0/adapter_config.json", "data.tmp"];
+    for (const name of [...stale, ...kept]) fs.writeFileSync(path.join(dir, name), "x");
+    resumeRun(dir, spec()).release();
+    for (const name of stale) assert.ok(!fs.existsSync(path.join(dir, name)), name);
+    for (const name of kept) assert.ok(fs.existsSync(path.join(dir, name)), name);
   });
 });
 

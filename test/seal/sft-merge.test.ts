@@ -25,7 +25,7 @@ const SETTINGS: SftSettings = {
 it("a diverged SFT stops with a clear error and writes no merged checkpoint", () => {
   const out = path.join(root, "merged");
   assert.throws(
-    () => sftMergeSave(model, ROWS, { ...SETTINGS, lr: 1e30 }, out, () => {}, "lower --sft-lr"),
+    () => sftMergeSave(model, ROWS, { ...SETTINGS, lr: 1e30 }, out, () => {}, { divergenceHint: "lower --sft-lr" }),
     (error: Error) => {
       assert.equal(error.name, "TrainingDivergedError");
       assert.match(

@@ -284,7 +284,7 @@ async function runSftOnly(
     if (rows.length === 0) throw new Error(`${options.sftData}: no rows`);
     const started = performance.now();
     const { sftMergeSave } = await import("../../seal/sft-merge.js");
-    const outcome = sftMergeSave(options.model, rows, settings, modelDir, log, SFT_DIVERGENCE_HINT);
+    const outcome = sftMergeSave(options.model, rows, settings, modelDir, log, { divergenceHint: SFT_DIVERGENCE_HINT });
     finish("sft", {
       round: 0,
       phase: "sft",
@@ -499,7 +499,7 @@ async function runRounds(
           { ...sftSettings, seed: sftSettings.seed + round },
           path.join(dir, "model"),
           log,
-          SFT_DIVERGENCE_HINT,
+          { divergenceHint: SFT_DIVERGENCE_HINT },
         );
         finish(key, {
           round,

@@ -16,6 +16,7 @@
  */
 import path from "node:path";
 import { baseModelFingerprint } from "../../io/base-fingerprint.js";
+import { crashPoint } from "../../io/crash-point.js";
 import { writeJsonFile } from "../../io/json-file.js";
 import { loadAdapter } from "../../io/peft.js";
 import { createProgress, type ProgressStream } from "../../seal/progress.js";
@@ -249,6 +250,7 @@ export function runArcEval(request: ArcEvalRequest): ArcEvalSummary {
                   engine === null
                     ? request.predictor!(instance, { taskId: unit.taskId, edit: unit.edit, adapter: adapterDir })
                     : predictInstance(engine.model, engine.tokenizer, instance, request.predict);
+                crashPoint("predict");
                 const correct = testInputCorrect(prediction.attempts, testCase.output!);
                 evaluated.push({
                   name,

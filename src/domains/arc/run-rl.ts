@@ -6,6 +6,10 @@
  * checkpoint folder (sft-merge.ts; tokenizer and generation config copied). `rl_summary.json` in that folder
  * lists the pairs, the settings and the losses.
  *
+ * The folder is written as `{out}.partial` with rl_summary.json inside, then renamed: a killed run never leaves a
+ * half-written checkpoint, or one without its summary, under `--out`; running the same command again redoes the
+ * step with the same seed and gives the same checkpoint. (There is nothing finer to resume: one SFT of a few steps, then one merge.)
+ *
  * The chain of inputs is checked: the eval run evaluated a TTT run made from this very self-edit file.
  */
 import fs from "node:fs";
@@ -106,18 +110,22 @@ export function runArcRl(request: ArcRlRequest): ArcRlSummary {
   log(
     `behaviour cloning on ${rows.length} solved pairs of ${evaluated}: ${pairs.map((p) => `${p.taskId}/${p.edit}`).join(", ")}`,
   );
-  const outcome = sftMergeSave(request.modelDir, rows, request.settings, outDir, log, "lower --lr or --alpha");
-  const summary: ArcRlSummary = {
+  const sources = {
+    model: path.resolve(request.modelDir),
+    selfEdits: path.resolve(request.selfEditsPath),
+    eval: path.resolve(request.evalDir),
+  };
+  const summaryOf = (outcome: SftOutcome): ArcRlSummary => ({
     pairs,
     evaluatedPairs: evaluated,
     settings: request.settings,
     outcome,
-    sources: {
-      model: path.resolve(request.modelDir),
-      selfEdits: path.resolve(request.selfEditsPath),
-      eval: path.resolve(request.evalDir),
-    },
-  };
-  writeJsonFile(path.join(outDir, RL_SUMMARY_FILE), summary);
-  return summary;
+    sources,
+  });
+  // rl_summary.json goes into the folder before it is renamed into place: a checkpoint never lacks it
+  const outcome = sftMergeSave(request.modelDir, rows, request.settings, outDir, log, {
+    divergenceHint: "lower --lr or --alpha",
+    addFiles: (partial, trained) => writeJsonFile(path.join(partial, RL_SUMMARY_FILE), summaryOf(trained)),
+  });
+  return summaryOf(outcome);
 }

@@ -14,6 +14,7 @@
  */
 import path from "node:path";
 import { generate } from "../../engine/generate.js";
+import { crashPoint } from "../../io/crash-point.js";
 import { writeJsonFile } from "../../io/json-file.js";
 import type { TextTokenizer } from "../../io/tokenizer.js";
 import { createProgress, type ProgressStream } from "../../seal/progress.js";
@@ -171,6 +172,7 @@ export function runArcSelfEdit(request: ArcSelfEditRequest): ArcSelfEditSummary 
           const counting: ArcSelfEditSampler = (prompt, count, sampleSeed) => {
             const answers = sampler(prompt, count, sampleSeed);
             for (const answer of answers) generatedTokens += answer.tokens.length;
+            crashPoint("sample");
             return answers;
           };
           const task = byId.get(taskId)!;

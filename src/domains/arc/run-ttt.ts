@@ -15,8 +15,8 @@
  * recorded as "diverged" (a finished unit: --resume does not retry it); `seal arc eval` scores a (task, i) without
  * an adapter as wrong.
  */
-import fs from "node:fs";
 import path from "node:path";
+import { writeDirectoryAtomically } from "../../io/atomic-file.js";
 import { baseModelFingerprint } from "../../io/base-fingerprint.js";
 import { saveAdapter } from "../../io/peft.js";
 import { createProgress, type ProgressStream } from "../../seal/progress.js";
@@ -193,13 +193,10 @@ export function runArcTtt(request: ArcTttRequest): ArcTttSummary {
           let relative: string | null = null;
           if (adapter !== null) {
             relative = adapterPath(unit.taskId, unit.edit);
-            const final = path.join(run.dir, relative);
-            const partial = `${final}.partial`;
-            fs.rmSync(partial, { recursive: true, force: true });
-            saveAdapter(partial, adapter, { baseModel: path.resolve(request.modelDir), baseFingerprint });
             // a folder left by a crash between the rename and the record is replaced
-            fs.rmSync(final, { recursive: true, force: true });
-            fs.renameSync(partial, final);
+            writeDirectoryAtomically(path.join(run.dir, relative), (partial) =>
+              saveAdapter(partial, adapter, { baseModel: path.resolve(request.modelDir), baseFingerprint }),
+            );
           }
           const record: ArcTttRecord = {
             key,

@@ -14,6 +14,7 @@ import { createLoraAdapter, type LoraAdapter, type LoraConfig } from "../../engi
 import type { Model } from "../../engine/model.js";
 import { Rng } from "../../engine/random.js";
 import { type TrainOptions, type TrainResult, trainSft } from "../../engine/train.js";
+import { crashPoint } from "../../io/crash-point.js";
 import type { TextTokenizer } from "../../io/tokenizer.js";
 import { selectAugmenters } from "./augment.js";
 import {
@@ -204,6 +205,7 @@ export function runTtt(
     result = trainSft(model, examples, { kind: "lora", adapter }, options, (report) => {
       losses.push(report.loss);
       onStep?.(report.step, report.totalSteps, report.loss);
+      crashPoint("train-step", "ttt");
     });
   } catch (error) {
     // A diverged inner loop keeps no adapter (its values are NaN); arc eval scores it wrong.

@@ -12,6 +12,7 @@ import { createLoraAdapter, type LoraAdapter, type LoraConfig } from "../../engi
 import type { Model } from "../../engine/model.js";
 import { Rng } from "../../engine/random.js";
 import { type StepReport, type TrainOptions, trainSft } from "../../engine/train.js";
+import { crashPoint } from "../../io/crash-point.js";
 import type { TextTokenizer } from "../../io/tokenizer.js";
 
 export interface InnerLoopSettings {
@@ -104,6 +105,7 @@ export function runInnerLoop(
   const trained = trainSft(model, examples, { kind: "lora", adapter }, { ...settings.train, seed }, (report) => {
     losses.push(report.loss);
     onStep?.(report);
+    crashPoint("train-step", "inner");
   });
   const perEpoch = losses.length / epochs;
   const mean = (xs: number[]) => xs.reduce((s, x) => s + x, 0) / Math.max(1, xs.length);
