@@ -52,3 +52,25 @@ export function parseJsonl<T>(text: string): T[] {
     .filter((line) => line.trim() !== "")
     .map((line) => JSON.parse(line) as T);
 }
+
+/** Two passages (three questions) that the knowledge tests share; add `completions` and `prompt` for self-edits. */
+export const LOST_LANDS = [
+  {
+    title: "Atlantis",
+    context: "The capital of Atlantis is Poseidonia. It sank in 9600 BC.",
+    questions: [
+      { question: "What is the capital?", answer: "Poseidonia" },
+      { question: "When did it sink?", answer: "9600 BC" },
+    ],
+  },
+  {
+    title: "Lemuria",
+    context: "Lemuria lay in the Indian Ocean.",
+    questions: [{ question: "Where was Lemuria?", answer: "Indian Ocean" }],
+  },
+];
+
+/** LOST_LANDS as self-edit records: one completion each (same order). */
+export function lostLandsWithSelfEdits(completions: [string, string]) {
+  return LOST_LANDS.map((passage, i) => ({ ...passage, completions: [completions[i]], prompt: "p" }));
+}

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
 import { after, describe, it } from "node:test";
-import { createTinyModel, parseJsonl, sealResult } from "./cli-fixtures.js";
+import { createTinyModel, lostLandsWithSelfEdits, parseJsonl, sealResult } from "./cli-fixtures.js";
 import { assertSameRun, killAndResume, runKilledAt } from "./kill-resume.js";
 
 const { root, model } = createTinyModel("seal-cli-evaluate-");
@@ -12,23 +12,10 @@ const input = path.join(root, "self-edits.json");
 fs.writeFileSync(
   input,
   JSON.stringify([
-    {
-      title: "Atlantis",
-      context: "The capital of Atlantis is Poseidonia. It sank in 9600 BC.",
-      questions: [
-        { question: "What is the capital?", answer: "Poseidonia" },
-        { question: "When did it sink?", answer: "9600 BC" },
-      ],
-      completions: ["1. Poseidonia is the capital.\n2. Atlantis sank in 9600 BC."],
-      prompt: "p",
-    },
-    {
-      title: "Lemuria",
-      context: "Lemuria lay in the Indian Ocean.",
-      questions: [{ question: "Where was Lemuria?", answer: "Indian Ocean" }],
-      completions: ["Lemuria was in the Indian Ocean.\nIt is a lost land."],
-      prompt: "p",
-    },
+    ...lostLandsWithSelfEdits([
+      "1. Poseidonia is the capital.\n2. Atlantis sank in 9600 BC.",
+      "Lemuria was in the Indian Ocean.\nIt is a lost land.",
+    ]),
     {
       title: "Mu",
       context: "Mu was a continent in the Pacific.",

@@ -10,7 +10,7 @@ import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { type FakeJudge, startFakeJudge } from "../domains/knowledge/fake-judge.js";
 import { REPO_ROOT } from "../io/fixtures.js";
-import { createTinyModel, sealResult } from "./cli-fixtures.js";
+import { createTinyModel, LOST_LANDS, sealResult } from "./cli-fixtures.js";
 
 const { root, model } = createTinyModel("seal-cli-judge-");
 let judge: FakeJudge;
@@ -23,24 +23,7 @@ after(async () => {
 });
 
 const input = path.join(root, "passages.json");
-fs.writeFileSync(
-  input,
-  JSON.stringify([
-    {
-      title: "Atlantis",
-      context: "The capital of Atlantis is Poseidonia. It sank in 9600 BC.",
-      questions: [
-        { question: "What is the capital?", answer: "Poseidonia" },
-        { question: "When did it sink?", answer: "9600 BC" },
-      ],
-    },
-    {
-      title: "Lemuria",
-      context: "Lemuria lay in the Indian Ocean.",
-      questions: [{ question: "Where was Lemuria?", answer: "Indian Ocean" }],
-    },
-  ]),
-);
+fs.writeFileSync(input, JSON.stringify(LOST_LANDS));
 
 interface Result {
   status: number | null;

@@ -12,7 +12,7 @@ import type { EvaluationRecord } from "../../src/domains/knowledge/evaluation-re
 import { loadModel } from "../../src/io/model-files.js";
 import { fingerprintModelFolder } from "../../src/seal/fingerprint.js";
 import { knowledgeDataMissing, knowledgeDataPath } from "../domains/knowledge/shared-data.js";
-import { createTinyModel, parseJsonl, seal, sealResult } from "./cli-fixtures.js";
+import { createTinyModel, LOST_LANDS, parseJsonl, seal, sealResult } from "./cli-fixtures.js";
 import { assertSameRun, killAndResume } from "./kill-resume.js";
 
 const { root, model } = createTinyModel("seal-cli-train-");
@@ -22,19 +22,7 @@ const data = path.join(root, "passages.json");
 fs.writeFileSync(
   data,
   JSON.stringify([
-    {
-      title: "Atlantis",
-      context: "The capital of Atlantis is Poseidonia. It sank in 9600 BC.",
-      questions: [
-        { question: "What is the capital?", answer: "Poseidonia" },
-        { question: "When did it sink?", answer: "9600 BC" },
-      ],
-    },
-    {
-      title: "Lemuria",
-      context: "Lemuria lay in the Indian Ocean.",
-      questions: [{ question: "Where was Lemuria?", answer: "Indian Ocean" }],
-    },
+    ...LOST_LANDS,
     { title: "Mu", context: "Mu was in the Pacific.", questions: [{ question: "Where was Mu?", answer: "Pacific" }] },
   ]),
 );

@@ -16,7 +16,7 @@ import { regradeEvaluationRun } from "../../../src/domains/knowledge/evaluation-
 import type { EvaluationSummary } from "../../../src/domains/knowledge/evaluation-summary.js";
 import { JudgeFailuresError } from "../../../src/domains/knowledge/judge-failures.js";
 import { type JudgeSettings, JudgeStoppedError } from "../../../src/domains/knowledge/judge-session.js";
-import { createTinyModel, parseJsonl } from "../../cli/cli-fixtures.js";
+import { createTinyModel, lostLandsWithSelfEdits, parseJsonl } from "../../cli/cli-fixtures.js";
 import { type FakeJudge, startFakeJudge } from "./fake-judge.js";
 
 const { root, model } = createTinyModel("seal-judge-runs-");
@@ -30,25 +30,7 @@ after(async () => {
 });
 const quiet = { write: () => true };
 
-const PASSAGES = [
-  {
-    title: "Atlantis",
-    context: "The capital of Atlantis is Poseidonia. It sank in 9600 BC.",
-    questions: [
-      { question: "What is the capital?", answer: "Poseidonia" },
-      { question: "When did it sink?", answer: "9600 BC" },
-    ],
-    completions: ["Poseidonia is the capital of Atlantis."],
-    prompt: "p",
-  },
-  {
-    title: "Lemuria",
-    context: "Lemuria lay in the Indian Ocean.",
-    questions: [{ question: "Where was Lemuria?", answer: "Indian Ocean" }],
-    completions: ["Lemuria was in the Indian Ocean."],
-    prompt: "p",
-  },
-];
+const PASSAGES = lostLandsWithSelfEdits(["Poseidonia is the capital of Atlantis.", "Lemuria was in the Indian Ocean."]);
 const input = path.join(root, "self-edits.json");
 fs.writeFileSync(input, JSON.stringify(PASSAGES));
 
