@@ -116,7 +116,12 @@ export interface MemoryStoreApi {
   /** Idempotent by content hash: the same text returns the existing document with created = false. */
   addDocument(input: NewDocument): { document: MemoryDocument; created: boolean };
   getDocument(id: string): MemoryDocument | null;
-  listDocuments(options?: { state?: DocumentState; kind?: DocumentKind; limit?: number; offset?: number }): MemoryDocument[];
+  listDocuments(options?: {
+    state?: DocumentState;
+    kind?: DocumentKind;
+    limit?: number;
+    offset?: number;
+  }): MemoryDocument[];
   countDocuments(): Record<DocumentState, number>;
   /** Out of retrieval at once; returns the document (state "forgotten") or null when unknown. */
   forgetDocument(id: string): MemoryDocument | null;
