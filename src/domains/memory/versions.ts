@@ -7,7 +7,8 @@
  * every document whose knowledge its weights hold (the parent's, less forgotten ones, plus the new ones), and
  * going back to the base model is activating a version with `adapterPath` null and no documents: create one with
  * `createVersion({adapterPath: null, documentIds: [], status: "active", ...})`, or activate such a row made before.
- * A document keeps `consolidatedIn` (the version that first consolidated it) while it stays consolidated.
+ * A consolidated document's `consolidatedIn` is the earliest version of the active lineage (the active version,
+ * its parent, and so on) that holds it; a pending one's is null.
  */
 import type Database from "better-sqlite3";
 import { crashPoint } from "../../io/crash-point.js";
@@ -53,8 +54,22 @@ function makeActive(db: Database.Database, id: number): void {
   ).run(id);
   statement(
     db,
-    `UPDATE documents SET state = 'consolidated', consolidated_in = @id
-     WHERE state = 'pending' AND id IN (SELECT document_id FROM version_documents WHERE version_id = @id)`,
+    `UPDATE documents SET state = 'consolidated'
+     WHERE state = 'pending' AND id IN (SELECT document_id FROM version_documents WHERE version_id = ?)`,
+  ).run(id);
+  // consolidatedIn: the earliest version of the lineage (this one, its parent, ...) that holds the document.
+  statement(
+    db,
+    `WITH RECURSIVE lineage(id, depth) AS (
+       SELECT @id, 0
+       UNION ALL
+       SELECT v.parent_id, l.depth + 1 FROM versions v JOIN lineage l ON v.id = l.id WHERE v.parent_id IS NOT NULL
+     )
+     UPDATE documents SET consolidated_in = (
+       SELECT vd.version_id FROM version_documents vd JOIN lineage l ON l.id = vd.version_id
+       WHERE vd.document_id = documents.id ORDER BY l.depth DESC LIMIT 1
+     )
+     WHERE state = 'consolidated' AND id IN (SELECT document_id FROM version_documents WHERE version_id = @id)`,
   ).run({ id });
 }
 

@@ -271,6 +271,14 @@ describe("memory store: versions", () => {
     assert.equal(store.activeVersion()!.id, base.id);
     assert.deepEqual(states(store, [a, b, c, d]), ["pending", "forgotten", "pending", "pending"]);
     assert.deepEqual(store.countDocuments(), { pending: 3, consolidated: 0, forgotten: 1 });
+
+    // From the base model, a new lineage consolidates `a` again: consolidatedIn names the new version, and after a
+    // rollback to v1 the earliest version of v1's lineage (v1 itself), not the now inactive one.
+    const v5 = version(base.id, [a]);
+    assert.equal(store.getDocument(a)!.consolidatedIn, v5.id);
+    store.activateVersion(v2.id);
+    assert.deepEqual(states(store, [a, b, c, d]), ["consolidated", "forgotten", "pending", "pending"]);
+    assert.equal(store.getDocument(a)!.consolidatedIn, v1.id);
     store.close();
   });
 
