@@ -87,9 +87,6 @@ export function createVersion(db: Database.Database, input: NewVersion): Adapter
           throw new MemoryInputError(`documentIds[${i}]`, `no document ${documentId}`);
         }
       });
-      if (new Set(input.documentIds).size !== input.documentIds.length) {
-        throw new MemoryInputError("documentIds", "lists a document twice");
-      }
       if (input.parentId !== null && getVersion(db, input.parentId) === null) {
         throw new MemoryNotFoundError("version", input.parentId);
       }
@@ -107,7 +104,8 @@ export function createVersion(db: Database.Database, input: NewVersion): Adapter
       );
       const id = Number(result.lastInsertRowid);
       const insert = statement(db, "INSERT INTO version_documents (version_id, ordinal, document_id) VALUES (?, ?, ?)");
-      input.documentIds.forEach((documentId, ordinal) => {
+      // A document listed twice (one forgotten, added again and consolidated anew) is held once.
+      [...new Set(input.documentIds)].forEach((documentId, ordinal) => {
         insert.run(id, ordinal, documentId);
       });
       if (input.consolidationId !== null) {
