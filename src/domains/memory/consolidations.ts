@@ -67,7 +67,9 @@ export function updateConsolidation(db: Database.Database, id: number, patch: Co
     .transaction(() => {
       const current = getConsolidation(db, id);
       if (current === null) throw new MemoryNotFoundError("consolidation", id);
-      const next = { ...current, ...patch };
+      // A key present with the value undefined leaves the field as it is (as if absent).
+      const defined = Object.fromEntries(Object.entries(patch).filter(([, value]) => value !== undefined));
+      const next: Consolidation = { ...current, ...defined };
       if (patch.state !== undefined && FINAL_STATES.includes(patch.state) && patch.finishedAt === undefined) {
         next.finishedAt = current.finishedAt ?? now();
       }

@@ -4,6 +4,7 @@ import fs from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { describe, it } from "node:test";
+import { Worker } from "node:worker_threads";
 import Database from "better-sqlite3";
 import { ConsolidationBusyError, MemoryStoreOpenError } from "../../../src/domains/memory/errors.js";
 import { migrate, SCHEMA_VERSION } from "../../../src/domains/memory/migrations.js";
@@ -139,6 +140,36 @@ describe("memory store: two connections", () => {
     assert.equal(worker.getDocument(document.id)!.state, "forgotten");
     server.close();
     worker.close();
+  });
+
+  it("works from a worker thread beside the main thread's connection (the consolidation worker's case)", async () => {
+    const file = path.join(tempStoreDir(), "memory.sqlite");
+    const main = openMemoryStore(file);
+    const { document } = main.addDocument({ text: "consolidate me" });
+    const storeModule = new URL("../../../src/domains/memory/store.js", import.meta.url).href;
+    const worker = new Worker(
+      `
+        const { parentPort, workerData } = require("node:worker_threads");
+        import(workerData.storeModule).then(({ openMemoryStore }) => {
+          const store = openMemoryStore(workerData.file);
+          const c = store.startConsolidation({
+            trigger: "schedule", documentIds: [workerData.id], parentVersionId: null, mode: "incremental", settings: {},
+          });
+          store.saveSelfEdits(c.id, workerData.id, ["a self-edit"]);
+          store.close();
+          parentPort.postMessage(c.id);
+        });
+      `,
+      { eval: true, workerData: { file, storeModule, id: document.id } },
+    );
+    const id = await new Promise<number>((resolve, reject) => {
+      worker.once("message", resolve);
+      worker.once("error", reject);
+    });
+    await worker.terminate();
+    assert.equal(main.runningConsolidation()!.id, id);
+    assert.deepEqual(main.selfEditsOf(id), new Map([[document.id, ["a self-edit"]]]));
+    main.close();
   });
 
   it("a write waits for the other connection's transaction within the busy timeout, and fails past it", async () => {

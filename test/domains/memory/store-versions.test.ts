@@ -46,6 +46,7 @@ describe("memory store: consolidations", () => {
     assert.equal(phased.phase, "training");
     assert.deepEqual(phased.report, { loss: [1, 0.5] });
     assert.equal(phased.finishedAt, null);
+    assert.deepEqual(store.updateConsolidation(first.id, { error: undefined, report: undefined }), phased);
     const failed = store.updateConsolidation(first.id, { state: "failed", error: "out of memory" });
     assert.equal(failed.state, "failed");
     assert.equal(failed.error, "out of memory");
