@@ -23,6 +23,9 @@ import {
   TextStream,
   validateRequest,
 } from "./request.js";
+
+export type { StartInfo } from "./request.js";
+
 import { sampleToken } from "./sampling.js";
 import { StopStringMatcher } from "./stop.js";
 
@@ -46,17 +49,11 @@ export interface RequestHandle {
   cancel(): void;
 }
 
-export interface StartInfo {
-  promptTokens: number;
-  /** The adapter the request runs with (it cannot change while the request runs). */
-  adapter: LoraAdapter | null;
-}
-
 interface Request {
   id: number;
   prompt: number[];
   options: RequestOptions;
-  callbacks: RequestCallbacks & { onStart?(info: StartInfo): void };
+  callbacks: RequestCallbacks;
   stopIds: Set<number>;
   /** New tokens a sample may have. */
   limit: number;
@@ -145,7 +142,7 @@ export class ContinuousBatcher {
   submit(
     prompt: readonly number[],
     options: Partial<RequestOptions> = {},
-    callbacks: RequestCallbacks & { onStart?(info: StartInfo): void } = {},
+    callbacks: RequestCallbacks = {},
   ): RequestHandle {
     const opts: RequestOptions = { ...DEFAULT_REQUEST, ...options };
     const config = this.model.config;

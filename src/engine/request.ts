@@ -3,6 +3,7 @@
  * samples, and the streaming of decoded text (deltas that never split a UTF-8 character or show part of a stop
  * string).
  */
+import type { LoraAdapter } from "./lora.js";
 import { type SamplingParams, validateSamplingParams } from "./sampling.js";
 import { StopStringMatcher } from "./stop.js";
 
@@ -57,9 +58,15 @@ export interface SampleGeneration {
   finishReason: RequestFinishReason;
 }
 
+export interface StartInfo {
+  promptTokens: number;
+  /** The adapter the request runs with (it cannot change while the request runs). */
+  adapter: LoraAdapter | null;
+}
+
 export interface RequestCallbacks {
   /** The request was admitted and its prompt prefilled (its first tokens follow at once). */
-  onStart?(info: { promptTokens: number }): void;
+  onStart?(info: StartInfo): void;
   /**
    * A sample produced a token; `textDelta` is the text that became final with it ("" while a UTF-8 character is
    * incomplete or a stop string may be starting; the rest comes with the sample's last token).
