@@ -28,6 +28,11 @@ const CLOSE_TIMEOUT_MS = 10_000;
 
 const WORKER_FILE = new URL("./worker.js", import.meta.url);
 
+/** The service, plus why its worker stopped (null while it serves; then every call fails with that reason). */
+export interface RunningGenerationService extends GenerationService {
+  readonly failed: Error | null;
+}
+
 interface Pending {
   events: GenerationEvents;
   started: boolean;
@@ -44,7 +49,7 @@ function positiveInteger(value: number, name: string): void {
   if (!Number.isInteger(value) || value < 1) throw new RangeError(`${name} must be a positive integer, got ${value}`);
 }
 
-class WorkerGenerationService implements GenerationService {
+class WorkerGenerationService implements RunningGenerationService {
   private readonly pending = new Map<string, Pending>();
   private readonly adapterTickets = new Map<number, { resolve(): void; reject(error: Error): void }>();
   private nextId = 1;
@@ -233,8 +238,14 @@ class WorkerGenerationService implements GenerationService {
   }
 }
 
-/** Starts the worker, waits until the model is loaded, and returns the service. */
-export async function startGenerationService(options: GenerationServiceOptions): Promise<GenerationService> {
+/**
+ * Starts the worker, waits until the model is loaded, and returns the service. `workerFile` is for tests (a script
+ * that wraps the real worker, e.g. to make it crash).
+ */
+export async function startGenerationService(
+  options: GenerationServiceOptions,
+  workerFile: URL = WORKER_FILE,
+): Promise<RunningGenerationService> {
   positiveInteger(options.maxBatch, "maxBatch");
   positiveInteger(options.maxQueue, "maxQueue");
   const workerData: WorkerData = {
@@ -242,7 +253,7 @@ export async function startGenerationService(options: GenerationServiceOptions):
     adapterDir: options.adapterDir,
     maxBatch: options.maxBatch,
   };
-  const worker = new Worker(WORKER_FILE, { workerData });
+  const worker = new Worker(workerFile, { workerData });
   const ready = await new Promise<Extract<FromWorker, { type: "ready" }>>((resolve, reject) => {
     const onMessage = (message: FromWorker) => {
       if (message.type === "ready") done(() => resolve(message));

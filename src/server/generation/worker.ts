@@ -167,8 +167,20 @@ function serve(data: WorkerData, loaded: ReturnType<typeof load>): void {
 
   port.on("message", (message: ToWorker) => {
     if (closing) return;
-    if (message.type === "submit") submit(message.id, message.request);
-    else if (message.type === "cancel") handles.get(message.id)?.cancel();
+    if (message.type === "submit") {
+      try {
+        submit(message.id, message.request);
+      } catch (error) {
+        // A malformed request must not take the worker (and every other request) down.
+        events.push({
+          type: "error",
+          id: message.id,
+          kind: "internal",
+          message: (error as Error).message,
+          field: null,
+        });
+      }
+    } else if (message.type === "cancel") handles.get(message.id)?.cancel();
     else if (message.type === "adapter") switchAdapter(message.ticket, message.adapterDir);
     else if (message.type === "close") {
       closing = true;
