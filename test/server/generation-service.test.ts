@@ -260,8 +260,13 @@ await import(${JSON.stringify(real)});
   const logged: string[] = [];
   process.stderr.write = ((chunk: string) => logged.push(String(chunk)) > 0) as typeof process.stderr.write;
   try {
-    const pending = [1, 2, 3].map((seed) => doomed.submit(request({ maxTokens: 500, seed })));
-    const adapterSwitch = doomed.setAdapter(null);
+    let onStart!: () => void;
+    const started = new Promise<void>((resolve) => {
+      onStart = resolve;
+    });
+    const pending = [1, 2, 3].map((seed) => doomed.submit(request({ maxTokens: 500, seed }), { onStart }));
+    await started;
+    const adapterSwitch = doomed.setAdapter(null); // waits for the running requests to drain
     const crash = doomed.submit(request({ prompt: "crash" }));
     for (const handle of [...pending, crash])
       await assert.rejects(
@@ -269,7 +274,7 @@ await import(${JSON.stringify(real)});
         (error: unknown) =>
           error instanceof GenerationError && error.kind === "internal" && /exited with code 7/.test(error.message),
       );
-    await assert.rejects(adapterSwitch, /exited with code 7/, "a switch waiting for running requests to drain");
+    await assert.rejects(adapterSwitch, /exited with code 7/);
     assert.match(doomed.failed?.message ?? "", /exited with code 7/);
     assert.ok(logged.some((line) => /generation worker stopped/.test(line)));
     await assert.rejects(doomed.submit(request()).done, (error: unknown) => error instanceof GenerationError);
