@@ -1,8 +1,8 @@
 /**
- * Batched sampling with a KV cache. Many prompts are decoded together (one forward per step for every live
- * sequence), `n` samples of a prompt share one prefill (its cache rows are copied), and finished sequences free
- * their slot for the next prompt (continuous batching). Each (prompt, sample) has its own seeded generator, so
- * results do not depend on how sequences happened to be batched.
+ * Batched sampling with a KV cache, for a list of prompts known up front: a synchronous loop over the continuous
+ * batcher (batcher.ts). Many prompts are decoded together (one forward per step for every live sequence), `n`
+ * samples of a prompt share one prefill, and finished sequences free their slot for the next prompt. Each
+ * (prompt, sample) has its own seeded generator, so results do not depend on how sequences happened to be batched.
  */
 import { ContinuousBatcher } from "./batcher.js";
 import type { Model } from "./model.js";

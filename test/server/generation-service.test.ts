@@ -286,6 +286,21 @@ await import(${JSON.stringify(real)});
   }
 });
 
+test("a model or adapter that cannot load fails the start, naming the problem", async () => {
+  await assert.rejects(
+    startGenerationService({ modelDir: path.join(tmp, "nowhere"), adapterDir: null, maxBatch: 2, maxQueue: 2 }),
+    /nowhere/,
+  );
+  await assert.rejects(
+    startGenerationService({ modelDir: MODEL_DIR, adapterDir: path.join(tmp, "no-adapter"), maxBatch: 2, maxQueue: 2 }),
+    /no-adapter/,
+  );
+  await assert.rejects(
+    startGenerationService({ modelDir: MODEL_DIR, adapterDir: null, maxBatch: 0, maxQueue: 2 }),
+    /maxBatch must be a positive integer/,
+  );
+});
+
 test("close() ends the service: running requests end 'cancelled', later ones are refused", async () => {
   const closing = await startGenerationService({ modelDir: randomDir, adapterDir: null, maxBatch: 2, maxQueue: 4 });
   const running = closing.submit(request({ maxTokens: 800, seed: 1 }));
