@@ -77,14 +77,16 @@ function serve(data: WorkerData, loaded: ReturnType<typeof load>): void {
 
   const tick = () => {
     scheduled = false;
+    let worked = true;
     try {
-      batcher.step();
+      // false only when nothing can run now; the next message schedules again (no busy loop)
+      worked = batcher.step();
     } catch (error) {
       // The requests involved already failed (their error events are queued); the batcher goes on.
       process.stderr.write(`seal serve: generation step failed: ${(error as Error).message}\n`);
     }
     flush();
-    schedule();
+    if (worked) schedule();
   };
   function schedule() {
     if (!scheduled && !batcher.idle) {
