@@ -142,10 +142,17 @@ export function writeProbes(
     const [completions] = sampleCompletions(
       writer.engine,
       [probePrompt(p.prompt, document.title, document.text)],
-      { k: p.samples, temperature: p.temperature, topP: 0.95, topK: 0, maxTokens: p.maxTokens, batch: p.samples },
+      {
+        k: p.samples,
+        temperature: p.temperature,
+        topP: 0.95,
+        topK: 0,
+        maxTokens: p.maxTokens,
+        batch: Math.min(16, p.samples),
+      },
       derivedSeed(settings.seed, consolidation.id, "probes", document.id),
     );
-    const probes = probesFromCompletions(completions, document.text, p.prompt, p);
+    const probes = probesFromCompletions(completions, `${document.title}\n${document.text}`, p.prompt, p);
     if (probes.length === 0) {
       without.push(document.id);
       continue;

@@ -3,7 +3,9 @@
  * knowledge domain's `self-qa` prompt ("rewrite it in a question-answer format", which ends in "Question 1: "), and
  * the `Question…: … Answer: …` pairs of its completions are parsed. Model output is untrusted text, so the parser
  * keeps only well-formed pairs: a one-line question ending in "?", a short one-line answer, no duplicates, and (by
- * default) an answer that occurs in the document, which drops invented values. Probes made this way are marked
+ * default) grounded ones: the answer occurs in the document and so does every capitalised word of the question
+ * but a leading question word (names), which drops invented values and questions about people the writer made up (SEAL-mini
+ * often swaps a first name). Probes made this way are marked
  * `origin: "generated"`; a document for which none survive has no probes, and the gate says so.
  */
 import { containsGold, normalizeAnswer } from "../knowledge/grading.js";
@@ -56,15 +58,36 @@ export function parseQuestionAnswerPairs(text: string): Array<{ question: string
   return pairs;
 }
 
+const CAPITALISED_WORD = /\p{Lu}[\p{L}\p{N}'’-]*/gu;
+/** Words a question may start with (capitalised there without being a name). */
+const QUESTION_WORDS = new Set(
+  "What Where Who Whom Whose Which When Why How In From At On For To By With Of Did Does Do Is Was Were Are Has Had Have Can The A An".split(
+    " ",
+  ),
+);
+
+/** Whether a pair's answer and the names in its question come from the document. */
+export function isGrounded(pair: { question: string; answer: string }, documentText: string): boolean {
+  if (!containsGold(documentText, pair.answer)) return false;
+  const words = [...pair.question.matchAll(CAPITALISED_WORD)]
+    .filter((m) => m.index > 0 || !QUESTION_WORDS.has(m[0]))
+    .map((m) => m[0]);
+  return words.every((word) => documentText.includes(word.replace(/['’]s$/u, "")));
+}
+
 export interface ProbeSelection {
   maxPerDocument: number;
-  /** Keep a pair only when its normalized answer occurs in the document as a whole-token run. */
-  requireAnswerInText: boolean;
+  /**
+   * Keep a pair only when its normalized answer occurs in the document as a whole-token run and every capitalised
+   * word of the question (a leading question word aside) occurs in the document (or its title).
+   */
+  requireGrounded: boolean;
 }
 
 /** Generated probes for a document from its writer's completions: parsed, filtered, deduplicated, capped. */
 export function probesFromCompletions(
   completions: readonly string[],
+  /** The document's title and text: what grounded pairs must come from. */
   documentText: string,
   style: ProbePromptStyle,
   selection: ProbeSelection,
@@ -76,7 +99,7 @@ export function probesFromCompletions(
       if (probes.length >= selection.maxPerDocument) return probes;
       const key = normalizeAnswer(pair.question);
       if (key === "" || seen.has(key) || normalizeAnswer(pair.answer) === "") continue;
-      if (selection.requireAnswerInText && !containsGold(documentText, pair.answer)) continue;
+      if (selection.requireGrounded && !isGrounded(pair, documentText)) continue;
       seen.add(key);
       probes.push({ question: pair.question, answer: pair.answer, origin: "generated" });
     }

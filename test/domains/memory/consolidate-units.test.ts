@@ -141,17 +141,17 @@ describe("probe parser", () => {
       "Where was Ada Vel born? Answer: Pebulzhos\nQuestion 2: When was Ada Vel born? Answer: 1999",
       "Question: Where was Ada Vel born? Answer: Pebulzhos\nQuestion: What did Ada Vel study? Answer: botany",
     ];
-    const probes = probesFromCompletions(completions, doc, "self-qa", { maxPerDocument: 5, requireAnswerInText: true });
+    const probes = probesFromCompletions(completions, doc, "self-qa", { maxPerDocument: 5, requireGrounded: true });
     assert.deepEqual(probes, [
       { question: "Where was Ada Vel born?", answer: "Pebulzhos", origin: "generated" },
       { question: "What did Ada Vel study?", answer: "botany", origin: "generated" },
     ]);
     assert.equal(
-      probesFromCompletions(completions, doc, "self-qa", { maxPerDocument: 1, requireAnswerInText: false }).length,
+      probesFromCompletions(completions, doc, "self-qa", { maxPerDocument: 1, requireGrounded: false }).length,
       1,
     );
     assert.deepEqual(
-      probesFromCompletions(["total nonsense"], doc, "implications", { maxPerDocument: 5, requireAnswerInText: true }),
+      probesFromCompletions(["total nonsense"], doc, "implications", { maxPerDocument: 5, requireGrounded: true }),
       [],
     );
   });
