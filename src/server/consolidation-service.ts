@@ -62,7 +62,10 @@ export class ConsolidationService implements ConsolidationControl {
   }
 
   running(): Consolidation | null {
-    return this.runningId === null ? null : this.options.store.getConsolidation(this.runningId);
+    if (this.runningId === null) return null;
+    // Between the job's final record and the worker's exit (the adapter swap) it is done for everyone asking.
+    const current = this.options.store.getConsolidation(this.runningId);
+    return current?.state === "running" ? current : null;
   }
 
   /** Resolves once the consolidation running now (if any) has finished and its adapter serves. */
