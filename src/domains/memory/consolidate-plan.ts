@@ -5,7 +5,8 @@
  * documents' self-edits plus a replay sample of earlier documents' self-edits. Continuing keeps what earlier
  * versions learned in the weights without retraining every document each time (the cost of a consolidation grows
  * with the new documents and the replay cap, not with the whole memory), and replay plus the forgetting gate guard
- * the earlier knowledge. A fresh adapter cannot remove knowledge from a continued one, so a REBUILD (asked for, or
+ * the earlier knowledge. Continuing uses its own, lower learning rate (train.continueLr; on SEAL-mini 1e-3 instead of
+ * 3e-3, which undid earlier documents: see consolidation-settings.ts). A fresh adapter cannot remove knowledge from a continued one, so a REBUILD (asked for, or
  * forced when a document held by the active version was forgotten) trains a new adapter from scratch on every
  * consolidated, non-forgotten document's stored self-edits plus the pending ones: the forgotten document's
  * self-edits are simply not in it.

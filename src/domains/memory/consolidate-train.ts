@@ -122,6 +122,7 @@ export function trainConsolidation(
     replayDocumentIds: replay.map((d) => d.id),
     versionDocumentIds,
     sequences: examples.length,
+    lr: settings.train.lr,
     steps: 0,
     tokens: 0,
     firstEpochLoss: null,
@@ -136,6 +137,8 @@ export function trainConsolidation(
   }
   const seed = derivedSeed(settings.seed, consolidation.id, "train");
   const trained = adapter ?? createLoraAdapter(model.config, settings.lora, new Rng(seed));
+  const { continueLr, ...train } = settings.train;
+  report.lr = start === "parent-adapter" ? continueLr : train.lr;
   const epochs = settings.train.epochs;
   const previous = model.adapter;
   let result: ReturnType<typeof trainSft>;
@@ -144,7 +147,7 @@ export function trainConsolidation(
       model,
       examples,
       { kind: "lora", adapter: trained },
-      { ...settings.train, warmupRatio: 0, seed },
+      { ...train, lr: report.lr, warmupRatio: 0, seed },
       (step) => {
         if (step.step % 100 === 0 || step.step === step.totalSteps)
           context.log(

@@ -42,6 +42,8 @@ export interface TrainingReport {
   /** The documents the trained weights hold (the version's documentIds). */
   versionDocumentIds: string[];
   sequences: number;
+  /** The learning rate used (train.continueLr when continuing the parent's adapter). */
+  lr: number;
   steps: number;
   tokens: number;
   firstEpochLoss: number | null;

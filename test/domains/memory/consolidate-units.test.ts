@@ -32,6 +32,7 @@ describe("consolidation settings", () => {
     assert.equal(DEMO_SELF_EDIT_SAMPLING.temperature, DEMO_SETTINGS.temperature);
     assert.deepEqual(mini.lora, { rank: 32, alpha: 64, dropout: 0, targets: [...DEMO_SETTINGS.innerLoop.targets] });
     assert.equal(mini.train.lr, 3e-3);
+    assert.equal(mini.train.continueLr, 1e-3);
     assert.equal(mini.train.epochs, 10);
     assert.equal(mini.answers.maxTokens, 24);
     assert.equal(mini.selfEdits.k, 2);

@@ -250,6 +250,7 @@ describe("consolidation on SEAL-mini", () => {
       const secondDone = run(second?.id ?? -1);
       const secondReport = reportOf(secondDone.report);
       assert.equal(secondReport.training?.start, "parent-adapter");
+      assert.equal(secondReport.training?.lr, settings.train.continueLr);
       assert.deepEqual(secondReport.training?.replayDocumentIds, [a, b]);
       assert.equal(secondReport.evaluation?.earlier.probes, 12, "forgetting measured on the earlier documents");
       assert.equal(
