@@ -469,6 +469,13 @@ function setupChat() {
   const form = $("#chat-form");
   const log = $("#chat-log");
   const history = [];
+  // Enter sends, Shift+Enter starts a new line
+  $("#chat-input").addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && !event.shiftKey) {
+      event.preventDefault();
+      form.requestSubmit();
+    }
+  });
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     const input = $("#chat-input");
