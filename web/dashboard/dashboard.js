@@ -517,11 +517,13 @@ function setupChat() {
         if (choice?.finish_reason) finish = choice.finish_reason;
       });
       history.push({ role: "assistant", content: answer.textContent });
-      if (retrieved === null) {
+      if (retrieved === null && retrieval === "none") {
+        meta.textContent = "retrieval off";
+      } else if (retrieved === null) {
         // The stream did not report retrieval: show what the server's search finds for the message instead.
         const found = await api("GET", `/v1/memory/search?${new URLSearchParams({ q: content, limit: "3" })}`);
         const ids = (found.data ?? []).map((hit) => hit.document?.id ?? hit.id).filter(Boolean);
-        meta.textContent = `search matches: ${ids.length ? ids.join(", ") : "none"}`;
+        meta.textContent = `search matches (the stream did not list retrieved documents): ${ids.length ? ids.join(", ") : "none"}`;
       } else {
         meta.textContent = `retrieved: ${retrieved.length ? retrieved.join(", ") : "none"}`;
       }

@@ -1,8 +1,8 @@
 /**
  * The dashboard: GET / and /dashboard/* serve the static page in the package's web/dashboard folder. The files
  * are a fixed list read once at registration; no part of a request ever becomes a file path. The page itself
- * calls the authenticated JSON API with the key the user types, so these routes need no key (auth exempts them
- * through `isDashboardPath`).
+ * calls the authenticated JSON API with the key the user types, so these routes need no key (auth.ts exempts GET /
+ * and /dashboard/*).
  */
 import fs from "node:fs";
 import path from "node:path";
@@ -26,12 +26,6 @@ const SECURITY_HEADERS = {
   "referrer-policy": "no-referrer",
   "cache-control": "no-cache",
 };
-
-/** True for the dashboard's static routes (query string ignored): the auth hook lets them through. */
-export function isDashboardPath(url: string): boolean {
-  const cut = url.indexOf("?");
-  return Object.hasOwn(FILES, cut === -1 ? url : url.slice(0, cut));
-}
 
 /** web/dashboard in the package: walks up from this module (dist/src/server/routes when compiled). */
 export function dashboardDir(): string {
