@@ -1,6 +1,5 @@
-/** `seal serve` in a child process for the benchmark: started on a free loopback port, stopped with SIGTERM. */
+/** `seal serve` in a child process for the benchmark: on a port the system picks (--port 0), stopped with SIGTERM. */
 import { type ChildProcess, spawn } from "node:child_process";
-import net from "node:net";
 import { fileURLToPath } from "node:url";
 
 /** The package's CLI entry (this file runs as dist/bench/serve-child.js). */
@@ -14,24 +13,11 @@ export interface ServeChild {
   stop(): Promise<void>;
 }
 
-/** A port the OS says is free now (the child binds it a moment later). */
-export async function freePort(): Promise<number> {
-  return await new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port")),
-      );
-    });
-  });
-}
-
 export async function startServe(args: string[], options: { startTimeoutMs?: number } = {}): Promise<ServeChild> {
-  const port = await freePort();
-  const child = spawn(process.execPath, [SEAL_BIN, "serve", "--port", String(port), ...args], {
+  const child = spawn(process.execPath, [SEAL_BIN, "serve", "--port", "0", ...args], {
     stdio: ["ignore", "pipe", "pipe"],
+    // no key: the benchmark's requests carry none
+    env: { ...process.env, SEAL_API_KEY: "" },
   });
   let tail = "";
   const keep = (chunk: Buffer) => {

@@ -164,7 +164,7 @@ async function measureConsolidation(url: string, passages: Passage[], opts: Opti
   const health = new HealthProbe(url, 100);
   const started = performance.now();
   const answer = await postJson(`${url}/v1/memory/consolidate`, {});
-  if (answer.status === 404 || answer.status === 501) {
+  if (answer.status === 404 || answer.status === 501 || answer.status === 503) {
     await health.stop();
     return none(`not measured: POST /v1/memory/consolidate answered ${answer.status} (not available yet)`);
   }
