@@ -144,10 +144,13 @@ function groupAccuracy(source, group) {
       if (before !== null || after !== null) return { before, after };
     }
   }
-  const cap = group[0].toUpperCase() + group.slice(1);
-  const flat = { before: fraction(source[`${group}Before`]), after: fraction(source[`${group}After`]) };
-  if (flat.before !== null || flat.after !== null) return flat;
-  return { before: fraction(source[`before${cap}`]), after: fraction(source[`after${cap}`]) };
+  // the consolidation job's headline figures: report.accuracy = {newBefore, newAfter, earlierBefore, ...}
+  for (const flatSource of [source.accuracy, source]) {
+    if (!flatSource || typeof flatSource !== "object") continue;
+    const flat = { before: fraction(flatSource[`${group}Before`]), after: fraction(flatSource[`${group}After`]) };
+    if (flat.before !== null || flat.after !== null) return flat;
+  }
+  return { before: null, after: null };
 }
 
 /** Accuracy per group from raw evaluation rows ({group, phase, correct}), when a version lists them. */
@@ -171,7 +174,9 @@ function figures(consolidation, version) {
   const merge = (a, b) => ({ before: a.before ?? b.before, after: a.after ?? b.after });
   const fresh = merge(fromReport("new"), versionAccuracy(version, "new"));
   const earlier = merge(fromReport("earlier"), versionAccuracy(version, "earlier"));
-  let forgetting = fraction(consolidation.report?.forgetting);
+  const report = consolidation.report ?? {};
+  let forgetting =
+    fraction(report.accuracy?.forgetting) ?? fraction(report.gate?.forgetting) ?? fraction(report.forgetting);
   if (forgetting === null && earlier.before !== null && earlier.after !== null) {
     forgetting = earlier.before - earlier.after;
   }
