@@ -3,8 +3,9 @@
  * folder; autocannon keeps 16 connections busy on POST /v1/chat/completions for 30 s while /health is probed
  * beside it; then a few documents are added and a consolidation is started, with /health probed until it ends.
  * The aggregate generated tokens/s (from each response's usage) is printed next to the engine's own batched
- * figure: generate() with 16 prompts of the same length, measured in this process on the same model in the same
- * run, before the load (the server idles meanwhile).
+ * figures, measured in this process on the same model in the same run while the server idles: generate() with 16
+ * prompts of the server's prompt length decoding max_tokens each (the decode ceiling), and the same with as many
+ * new tokens as the server's replies had on average (the same work without HTTP, worker or scheduling).
  *
  *   npm run bench:serve                        # 30 s, human-readable
  *   npm run bench:serve -- --duration 5 --json # one JSON line
@@ -63,9 +64,13 @@ interface ServeBenchResult {
   mean_completion_tokens: number;
   prompt_tokens: number;
   generated_tokens_per_s: number;
+  /** The engine's batched decode: 16 prompts × max_tokens, no stop token. */
   engine: EngineFigure;
-  /** Server aggregate / engine batched. */
+  /** Server aggregate / engine batched decode. */
   ratio_to_engine: number;
+  /** The engine on the server's work: 16 prompts × the replies' mean length (rounded, at least 1). */
+  engine_same_work: EngineFigure;
+  ratio_to_engine_same_work: number;
   health_under_load: LatencySummary;
   consolidation: ConsolidationFigure;
 }
@@ -246,6 +251,15 @@ async function runServeBench(opts: Options): Promise<ServeBenchResult> {
 
     log(`load: ${opts.connections} connections for ${opts.duration} s on /v1/chat/completions…`);
     const load = await runLoad(serve.url, chatBody, opts);
+    const meanTokens = load.responses === 0 ? 0 : load.completionTokens / load.responses;
+    log(`engine figure on the same work: ${opts.connections} prompts × ${Math.max(1, Math.round(meanTokens))} tokens…`);
+    const sameWork = engineDecodeFigure(model, {
+      text: question,
+      promptTokens: warmUsage.prompt_tokens,
+      maxTokens: Math.max(1, Math.round(meanTokens)),
+      prompts: opts.connections,
+      minSeconds: Math.min(5, opts.duration),
+    });
     log("consolidation: adding documents and probing /health until it ends…");
     const consolidation = await measureConsolidation(serve.url, passages ?? [], opts);
 
@@ -266,11 +280,17 @@ async function runServeBench(opts: Options): Promise<ServeBenchResult> {
       errors,
       error_detail: errorDetail,
       completion_tokens: load.completionTokens,
-      mean_completion_tokens: load.responses === 0 ? 0 : round(load.completionTokens / load.responses, 1),
+      mean_completion_tokens: round(meanTokens, 1),
       prompt_tokens: warmUsage.prompt_tokens,
       generated_tokens_per_s: round(generated, 1),
       engine: { ...engine, tokens_per_s: round(engine.tokens_per_s, 1), seconds: round(engine.seconds, 1) },
       ratio_to_engine: round(generated / engine.tokens_per_s, 3),
+      engine_same_work: {
+        ...sameWork,
+        tokens_per_s: round(sameWork.tokens_per_s, 1),
+        seconds: round(sameWork.seconds, 1),
+      },
+      ratio_to_engine_same_work: round(generated / sameWork.tokens_per_s, 3),
       health_under_load: load.healthUnderLoad,
       consolidation,
     };
@@ -293,8 +313,8 @@ function print(result: ServeBenchResult): void {
     `  latency              p50 ${ms(result.latency_p50_ms)}, p99 ${ms(result.latency_p99_ms)}`,
     `  errors               ${result.errors} ${JSON.stringify(result.error_detail)}`,
     `  generated tokens/s   ${result.generated_tokens_per_s} (mean ${result.mean_completion_tokens} tokens per reply)`,
-    `  engine batched       ${result.engine.tokens_per_s} tokens/s (generate(), ${result.engine.prompts} prompts × ${result.engine.max_tokens} tokens, same model, same run)`,
-    `  server / engine      ${result.ratio_to_engine}`,
+    `  engine batched       ${result.engine.tokens_per_s} tokens/s (generate(), ${result.engine.prompts} prompts × ${result.engine.max_tokens} tokens, no stop; same model, same run) → server/engine ${result.ratio_to_engine}`,
+    `  engine, same work    ${result.engine_same_work.tokens_per_s} tokens/s (${result.engine_same_work.prompts} prompts × ${result.engine_same_work.max_tokens} tokens, the replies' mean) → server/engine ${result.ratio_to_engine_same_work}`,
     `  /health under load   p50 ${ms(h.p50_ms)}, p99 ${ms(h.p99_ms)}, max ${ms(h.max_ms)} (${h.samples} probes, ${h.failures} failed)`,
   ];
   const c = result.consolidation;

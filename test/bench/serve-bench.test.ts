@@ -39,6 +39,7 @@ test("bench:serve --duration 3 --json reports the load, the engine figure and /h
     "latency_p99_ms",
     "generated_tokens_per_s",
     "ratio_to_engine",
+    "ratio_to_engine_same_work",
     "prompt_tokens",
   ]) {
     const value = result[key];
@@ -48,6 +49,9 @@ test("bench:serve --duration 3 --json reports the load, the engine figure and /h
   assert.ok(result.engine.tokens_per_s > 0);
   assert.equal(result.engine.prompts, 16);
   assert.equal(result.engine.prompt_tokens, result.prompt_tokens);
+  assert.equal(result.engine.max_tokens, 8);
+  const sameWork = result.engine_same_work as unknown as Record<string, number>;
+  assert.equal(sameWork.max_tokens, Math.max(1, Math.round(result.mean_completion_tokens as number)));
   const health = result.health_under_load;
   assert.ok(health.samples > 0 && health.failures === 0, JSON.stringify(health));
   assert.ok(health.p50_ms !== null && health.p99_ms !== null && health.max_ms !== null);

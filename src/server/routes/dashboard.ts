@@ -37,8 +37,9 @@ export function dashboardDir(): string {
   throw new Error("the dashboard's files (web/dashboard) were not found next to the seal package");
 }
 
-export function registerDashboardRoutes(app: FastifyInstance, options: { dir?: string } = {}): void {
-  const dir = options.dir ?? dashboardDir();
+/** A route group of buildServer (it needs none of the server's dependencies). */
+export function registerDashboardRoutes(app: FastifyInstance): void {
+  const dir = dashboardDir();
   const bodies = new Map<string, Buffer>();
   for (const { file } of Object.values(FILES)) {
     if (!bodies.has(file)) bodies.set(file, fs.readFileSync(path.join(dir, file)));
