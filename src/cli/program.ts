@@ -11,6 +11,7 @@ import { registerDemo } from "./commands/demo.js";
 import { registerDoctor } from "./commands/doctor.js";
 import { registerGenerate } from "./commands/generate.js";
 import { registerKnowledgeCommands } from "./commands/knowledge.js";
+import { registerMemoryCommands } from "./commands/memory.js";
 import { registerMiniCommands } from "./commands/mini.js";
 import { registerModelCommands } from "./commands/model.js";
 import { registerTrain } from "./commands/train.js";
@@ -26,6 +27,7 @@ export const COMMAND_GROUPS: CommandGroup[] = [
   registerKnowledgeCommands,
   registerArcCommands,
   registerMiniCommands,
+  registerMemoryCommands,
   registerDataCommands,
   registerDoctor,
 ];

@@ -34,7 +34,7 @@ export interface MemoryDocument {
   state: DocumentState;
   /** ISO 8601 times. */
   createdAt: string;
-  /** The version whose weights first contained it (null while pending). */
+  /** The earliest version of the active lineage (active version, its parent, ...) holding it; null unless consolidated. */
   consolidatedIn: number | null;
   forgottenAt: string | null;
 }
@@ -113,22 +113,36 @@ export interface ProbeEvaluation {
 }
 
 export interface MemoryStoreApi {
-  /** Idempotent by content hash: the same text returns the existing document with created = false. */
+  /**
+   * Idempotent by content hash: the same text returns the existing document, unchanged, with created = false. A
+   * forgotten document's text added again comes back pending (created = true, the new call's fields). Invalid
+   * input (empty or over 1 MiB text, an empty probe question, ...) is a MemoryInputError naming the field.
+   */
   addDocument(input: NewDocument): { document: MemoryDocument; created: boolean };
   getDocument(id: string): MemoryDocument | null;
+  /** Oldest first (the order consolidation takes them) unless `order: "newest"`; all of them unless `limit`. */
   listDocuments(options?: {
     state?: DocumentState;
     kind?: DocumentKind;
     limit?: number;
     offset?: number;
+    order?: "oldest" | "newest";
   }): MemoryDocument[];
   countDocuments(): Record<DocumentState, number>;
-  /** Out of retrieval at once; returns the document (state "forgotten") or null when unknown. */
+  /**
+   * Out of retrieval at once; returns the document (state "forgotten") or null when unknown. The row stays (the
+   * versions that hold it still name it); a rebuild leaves it out.
+   */
   forgetDocument(id: string): MemoryDocument | null;
+  /** Replaces a document's probes (MemoryNotFoundError for an unknown document). */
   setProbes(documentId: string, probes: Probe[]): void;
-  /** BM25 over non-forgotten documents in `states`, best first. Any user text is a safe query. */
+  /**
+   * BM25 over title and text of non-forgotten documents in `states`, best first. Any user text is a safe query
+   * (its words are OR-ed; text without a word finds nothing).
+   */
   search(query: string, options: { states: DocumentState[]; limit: number }): RetrievedDocument[];
 
+  /** Starts one (state running, phase self-edits); a ConsolidationBusyError when one already runs. */
   startConsolidation(input: {
     trigger: ConsolidationTrigger;
     documentIds: string[];
@@ -137,9 +151,11 @@ export interface MemoryStoreApi {
     settings: Record<string, unknown>;
   }): Consolidation;
   getConsolidation(id: number): Consolidation | null;
+  /** Newest first. */
   listConsolidations(options?: { limit?: number }): Consolidation[];
   /** The consolidation left running by a crash, if any (at most one runs at a time). */
   runningConsolidation(): Consolidation | null;
+  /** A final state without `finishedAt` is stamped now. */
   updateConsolidation(
     id: number,
     patch: Partial<Pick<Consolidation, "state" | "phase" | "versionId" | "report" | "error" | "finishedAt">>,
@@ -152,8 +168,12 @@ export interface MemoryStoreApi {
   consolidatedSelfEdits(documentId: string): string[];
 
   /**
-   * Records a version; when `activate`, in the same transaction: the previous active one becomes inactive, this
-   * one active, and its documents that are still pending become consolidated (consolidatedIn = its id).
+   * Records a version (and sets its consolidation's versionId). With status "active", in the same transaction: the
+   * previous active one becomes inactive, this one active, and document states follow the active version: a
+   * document not forgotten is consolidated exactly when it is in the active version's `documentIds`, else pending.
+   * So `documentIds` lists EVERY document the adapter's weights hold (the parent's, less forgotten ones, plus the
+   * new ones). To go back to the base model, create (or later re-activate) a version with `adapterPath: null` and
+   * no documents.
    */
   createVersion(input: {
     consolidationId: number | null;
@@ -164,10 +184,16 @@ export interface MemoryStoreApi {
     documentIds: string[];
   }): AdapterVersion;
   getVersion(id: number): AdapterVersion | null;
+  /** Newest first. */
   listVersions(): AdapterVersion[];
+  /** null: no version was ever activated, the base model serves. */
   activeVersion(): AdapterVersion | null;
-  /** Rollback / roll forward to any non-rejected version (rejected ones only with `force`). */
+  /**
+   * Rollback / roll forward to any non-rejected version (rejected ones only with `force`, else a
+   * VersionRejectedError); document states follow it as in createVersion (rolled-back documents become pending).
+   */
   activateVersion(id: number, options?: { force?: boolean }): AdapterVersion;
+  /** Saving an evaluation again (same version, document, phase, question) replaces it. */
   saveEvaluations(rows: ProbeEvaluation[]): void;
   evaluationsOf(versionId: number): ProbeEvaluation[];
   close(): void;

@@ -1,0 +1,64 @@
+/**
+ * The HTTP server of `seal serve` (Fastify): OpenAI-compatible generation, the memory API and the dashboard.
+ * Routes live in routes/*.ts, one group each; add a group to ROUTE_GROUPS. Every error, Fastify's own included,
+ * answers in OpenAI's shape (errors.ts).
+ */
+import Fastify, { type FastifyInstance, type FastifyReply } from "fastify";
+import { registerAuth } from "./auth.js";
+import { DEFAULT_BODY_LIMIT, type ServerDeps } from "./deps.js";
+import { ApiError, sendApiError, toApiError } from "./errors.js";
+import { registerCompletionRoutes } from "./routes/completions.js";
+import { registerConsolidationRoutes } from "./routes/consolidation.js";
+import { registerHealthRoutes } from "./routes/health.js";
+import { registerMemoryRoutes } from "./routes/memory.js";
+import { registerModelRoutes } from "./routes/models.js";
+
+export type { ServerDeps } from "./deps.js";
+
+export type RouteGroup = (app: FastifyInstance, deps: ServerDeps) => void;
+
+export const ROUTE_GROUPS: RouteGroup[] = [
+  registerHealthRoutes,
+  registerModelRoutes,
+  registerCompletionRoutes,
+  registerMemoryRoutes,
+  registerConsolidationRoutes,
+];
+
+/** Longest request path echoed back in a 404 message. */
+const ECHOED_PATH_CHARS = 200;
+
+export function buildServer(deps: ServerDeps, groups: RouteGroup[] = ROUTE_GROUPS): FastifyInstance {
+  const log = deps.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const app = Fastify({
+    logger: false,
+    bodyLimit: deps.bodyLimit ?? DEFAULT_BODY_LIMIT,
+    // A malformed URL or a broken content-type header: answered before any route runs.
+    frameworkErrors: (error, _request, reply) => sendApiError(reply as unknown as FastifyReply, toApiError(error)),
+  });
+
+  // JSON as Fastify parses it (prototype poisoning refused), but an empty body (a DELETE from some clients) is none.
+  const parseJson = app.getDefaultJsonParser("error", "error");
+  app.addContentTypeParser("application/json", { parseAs: "string" }, (request, body, done) => {
+    if (body === "") done(null, undefined);
+    else parseJson(request, body as string, done);
+  });
+
+  app.setErrorHandler((error, request, reply) => {
+    const api = toApiError(error);
+    if (api.status >= 500)
+      log(`seal serve: ${request.method} ${request.url}: ${error instanceof Error ? error.stack : String(error)}`);
+    sendApiError(reply, api);
+  });
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split("?")[0].slice(0, ECHOED_PATH_CHARS);
+    sendApiError(
+      reply,
+      new ApiError(404, `no route ${request.method} ${path}`, "not_found_error", null, "unknown_url"),
+    );
+  });
+
+  registerAuth(app, deps.apiKey);
+  for (const register of groups) register(app, deps);
+  return app;
+}
