@@ -11,6 +11,7 @@ import { registerCompletionRoutes } from "./routes/completions.js";
 import { registerConsolidationRoutes } from "./routes/consolidation.js";
 import { registerHealthRoutes } from "./routes/health.js";
 import { registerMemoryRoutes } from "./routes/memory.js";
+import { registerDashboardRoutes } from "./routes/dashboard.js";
 import { registerModelRoutes } from "./routes/models.js";
 
 export type { ServerDeps } from "./deps.js";
@@ -23,6 +24,7 @@ export const ROUTE_GROUPS: RouteGroup[] = [
   registerCompletionRoutes,
   registerMemoryRoutes,
   registerConsolidationRoutes,
+  registerDashboardRoutes,
 ];
 
 /** Longest request path echoed back in a 404 message. */
