@@ -14,6 +14,7 @@ import { registerKnowledgeCommands } from "./commands/knowledge.js";
 import { registerMemoryCommands } from "./commands/memory.js";
 import { registerMiniCommands } from "./commands/mini.js";
 import { registerModelCommands } from "./commands/model.js";
+import { registerServe } from "./commands/serve.js";
 import { registerTrain } from "./commands/train.js";
 
 export type CommandGroup = (program: Command) => void;
@@ -29,6 +30,7 @@ export const COMMAND_GROUPS: CommandGroup[] = [
   registerMiniCommands,
   registerMemoryCommands,
   registerDataCommands,
+  registerServe,
   registerDoctor,
 ];
 

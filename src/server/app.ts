@@ -3,6 +3,7 @@
  * Routes live in routes/*.ts, one group each; add a group to ROUTE_GROUPS. Every error, Fastify's own included,
  * answers in OpenAI's shape (errors.ts).
  */
+import type { Duplex } from "node:stream";
 import Fastify, { type FastifyInstance, type FastifyReply } from "fastify";
 import { registerAuth } from "./auth.js";
 import { DEFAULT_BODY_LIMIT, type ServerDeps } from "./deps.js";
@@ -30,12 +31,35 @@ export const ROUTE_GROUPS: RouteGroup[] = [
 /** Longest request path echoed back in a 404 message. */
 const ECHOED_PATH_CHARS = 200;
 
+/**
+ * A request Node's HTTP parser refused (bad framing, oversized headers): answered in OpenAI's shape on the raw
+ * socket, which is then closed (the connection's state is unknown).
+ */
+function answerMalformedRequest(error: Error & { code?: string }, socket: Duplex): void {
+  if (error.code === "ECONNRESET" || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const [status, reason, message] =
+    error.code === "HPE_HEADER_OVERFLOW"
+      ? [431, "Request Header Fields Too Large", "request headers too large"]
+      : error.code === "ERR_HTTP_REQUEST_TIMEOUT"
+        ? [408, "Request Timeout", "request timed out"]
+        : [400, "Bad Request", "malformed HTTP request"];
+  const body = JSON.stringify(new ApiError(status, message, "invalid_request_error").body);
+  socket.end(
+    `HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json; charset=utf-8\r\n` +
+      `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+  );
+}
+
 export function buildServer(deps: ServerDeps, groups: RouteGroup[] = ROUTE_GROUPS): FastifyInstance {
   const log = deps.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const app = Fastify({
     logger: false,
     bodyLimit: deps.bodyLimit ?? DEFAULT_BODY_LIMIT,
     // A malformed URL or a broken content-type header: answered before any route runs.
+    clientErrorHandler: answerMalformedRequest,
     frameworkErrors: (error, _request, reply) => sendApiError(reply as unknown as FastifyReply, toApiError(error)),
   });
 

@@ -31,7 +31,7 @@ import {
   stopList,
 } from "../completion-schemas.js";
 import { DEFAULT_MAX_TOKENS, type ServerDeps } from "../deps.js";
-import { fromZodError, toApiError } from "../errors.js";
+import { fromZodError, invalidRequest, toApiError } from "../errors.js";
 import type { GenerationHandle, GenerationRequest, GenerationResult } from "../generation/types.js";
 import { SseStream } from "../sse.js";
 
@@ -54,10 +54,12 @@ function engineSeed(seed: number | null | undefined): number {
 type SamplingFields = Pick<ChatCompletionRequest, "temperature" | "top_p" | "n" | "seed" | "stop">;
 
 function sampling(body: SamplingFields, maxTokens: number | null | undefined, deps: ServerDeps, prompt: string) {
-  const fallback = Math.min(deps.defaultMaxTokens ?? DEFAULT_MAX_TOKENS, deps.generation.contextLength);
+  const context = deps.generation.contextLength;
+  if (maxTokens !== null && maxTokens !== undefined && maxTokens > context)
+    throw invalidRequest(`max_tokens: ${maxTokens} is more than the model's context (${context} tokens)`, "max_tokens");
   return {
     prompt,
-    maxTokens: maxTokens ?? fallback,
+    maxTokens: maxTokens ?? Math.min(deps.defaultMaxTokens ?? DEFAULT_MAX_TOKENS, context),
     temperature: body.temperature ?? 1,
     topP: body.top_p ?? 1,
     n: body.n ?? 1,

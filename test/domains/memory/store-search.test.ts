@@ -4,10 +4,12 @@ import { ftsMatchQuery, MAX_QUERY_TERMS } from "../../../src/domains/memory/fts-
 import { tempStore } from "./store-fixtures.js";
 
 describe("FTS5 query building", () => {
-  it("quotes each word, ORs them, drops duplicates and punctuation", () => {
-    assert.equal(ftsMatchQuery('Where is "Zanzibar"?'), '"Where" OR "is" OR "Zanzibar"');
-    assert.equal(ftsMatchQuery("a a A b"), '"a" OR "b"');
-    assert.equal(ftsMatchQuery("NEAR(x y) AND NOT z*"), '"NEAR" OR "x" OR "y" OR "AND" OR "NOT" OR "z"');
+  it("quotes each word, ORs them, drops duplicates, punctuation and function words", () => {
+    assert.equal(ftsMatchQuery('Where is "Zanzibar" now?'), '"Zanzibar" OR "now"');
+    // function words are dropped, unless they are all there is
+    assert.equal(ftsMatchQuery("Where was it?"), '"Where" OR "was" OR "it"');
+    assert.equal(ftsMatchQuery("x x X b"), '"x" OR "b"');
+    assert.equal(ftsMatchQuery("NEAR(x y) AND NOT z*"), '"NEAR" OR "x" OR "y" OR "NOT" OR "z"');
     for (const empty of ["", "   ", '"', "***", "-- () ^ : +", "🙂🙂"]) assert.equal(ftsMatchQuery(empty), null, empty);
     const many = Array.from({ length: 200 }, (_, i) => `w${i}`).join(" ");
     assert.equal(ftsMatchQuery(many)!.split(" OR ").length, MAX_QUERY_TERMS);
