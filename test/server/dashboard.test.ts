@@ -222,7 +222,7 @@ test("Consolidate now runs a consolidation whose row ends with its accuracy figu
     .filter({ hasText: /added doc_/ })
     .waitFor();
   await page.click("#consolidate");
-  const started = page.locator("#consolidate-result").filter({ hasText: /consolidation #\d+: running/ });
+  const started = page.locator("#consolidate-result").filter({ hasText: /consolidation #\d+: [a-z]+/ });
   await started.waitFor();
   const id = Number(/#(\d+)/.exec(await started.innerText())![1]);
   assert.ok(server.store.getConsolidation(id) !== null);
@@ -235,5 +235,9 @@ test("Consolidate now runs a consolidation whose row ends with its accuracy figu
     .waitFor({ timeout: 300_000 });
   const final = server.store.getConsolidation(id)!;
   assert.equal(await row.getAttribute("data-consolidation-state"), final.state);
+  await page
+    .locator("#consolidate-result")
+    .filter({ hasText: `consolidation #${id}: ${final.state}` })
+    .waitFor();
   assert.match(await row.locator('[data-figure="new"]').innerText(), /^\d+\.\d% → \d+\.\d%$/);
 });

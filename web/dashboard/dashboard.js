@@ -4,7 +4,7 @@
 const REFRESH_MS = 3000;
 const KEY_STORAGE = "seal.apiKey";
 
-const state = { filter: "pending", refreshing: false, again: false, errorSource: null };
+const state = { filter: "pending", refreshing: false, again: false, errorSource: null, started: null };
 
 const $ = (selector) => document.querySelector(selector);
 
@@ -241,6 +241,8 @@ function renderDocuments(list) {
 
 function renderConsolidations(consolidations, versions) {
   const byId = new Map(versions.map((version) => [version.id, version]));
+  const mine = consolidations.find((c) => c.id === state.started);
+  if (mine) $("#consolidate-result").textContent = `consolidation #${mine.id}: ${mine.state}`;
   const body = $("#consolidations tbody");
   body.replaceChildren();
   if (consolidations.length === 0) {
@@ -436,6 +438,7 @@ function setupConsolidate() {
       const result = await api("POST", "/v1/memory/consolidate", { rebuild: $("#rebuild").checked });
       const c = result.consolidation;
       $("#consolidate-result").textContent = c ? `consolidation #${c.id}: ${c.state}` : "started";
+      state.started = c?.id ?? null;
       clearError("consolidate");
     } catch (error) {
       showError("consolidate", error);
