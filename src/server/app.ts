@@ -10,9 +10,9 @@ import { DEFAULT_BODY_LIMIT, type ServerDeps } from "./deps.js";
 import { ApiError, sendApiError, toApiError } from "./errors.js";
 import { registerCompletionRoutes } from "./routes/completions.js";
 import { registerConsolidationRoutes } from "./routes/consolidation.js";
+import { registerDashboardRoutes } from "./routes/dashboard.js";
 import { registerHealthRoutes } from "./routes/health.js";
 import { registerMemoryRoutes } from "./routes/memory.js";
-import { registerDashboardRoutes } from "./routes/dashboard.js";
 import { registerModelRoutes } from "./routes/models.js";
 
 export type { ServerDeps } from "./deps.js";
