@@ -129,9 +129,9 @@ export class ConsolidationService implements ConsolidationControl {
     let outcome: FromConsolidationWorker | null = null;
     this.finished = new Promise<void>((resolve) => {
       worker.on("message", (message: FromConsolidationWorker) => {
-        if (message.type === "log") this.log(`consolidation ${consolidationId}: ${message.line}`);
-        else if (message.type === "phase") this.log(`consolidation ${consolidationId}: phase ${message.phase}`);
-        else outcome = message;
+        // The job's own lines name the consolidation and its phases.
+        if (message.type === "log") this.log(message.line);
+        else if (message.type !== "phase") outcome = message;
       });
       worker.on("error", (error) => {
         outcome ??= { type: "error", message: error.message };

@@ -146,18 +146,20 @@ test("invalid requests reject with a GenerationError naming the field", async ()
   assert.deepEqual([service.stats().running, service.stats().queued], [0, 0]);
 });
 
-test("a full queue answers QueueFullError at once; cancel ends a request with 'cancelled'", async () => {
+test("one decoding + maxQueue waiting, then QueueFullError at once; cancel ends a request with 'cancelled'", async () => {
   const small = await startGenerationService({ modelDir: randomDir, adapterDir: null, maxBatch: 1, maxQueue: 2 });
   try {
     const first = small.submit(request({ maxTokens: 400, temperature: 1, seed: 1 }));
     const second = small.submit(request({ maxTokens: 400, seed: 2 }));
+    const third = small.submit(request({ maxTokens: 400, seed: 3 }));
     assert.throws(
       () => small.submit(request()),
       (error: unknown) => error instanceof QueueFullError && error.limit === 2,
     );
     first.cancel();
     second.cancel();
-    const results = await Promise.all([first.done, second.done]);
+    third.cancel();
+    const results = await Promise.all([first.done, second.done, third.done]);
     for (const result of results) assert.equal(result.choices[0].finishReason, "cancelled");
     assert.equal(results[1].choices[0].completionTokens, 0, "cancelled while waiting: it never started");
     const after = await small.submit(request({ maxTokens: 4 })).done;

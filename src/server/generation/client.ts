@@ -66,6 +66,7 @@ class WorkerGenerationService implements RunningGenerationService {
     readonly modelId: string,
     readonly contextLength: number,
     private adapter: string | null,
+    private readonly maxBatch: number,
     private readonly maxQueue: number,
   ) {
     worker.on("message", (message: FromWorker) => this.receive(message));
@@ -86,7 +87,9 @@ class WorkerGenerationService implements RunningGenerationService {
       done.catch(() => {});
       return { id, done, cancel() {} };
     }
-    if (this.waiting >= this.maxQueue) throw new QueueFullError(this.maxQueue);
+    // Unfinished requests: up to maxBatch decode, up to maxQueue more wait (counted here, where a burst arrives,
+    // not from the worker's reports, which lag a burst by a step).
+    if (this.pending.size >= this.maxBatch + this.maxQueue) throw new QueueFullError(this.maxQueue);
     let resolve!: (result: GenerationResult) => void;
     let reject!: (error: Error) => void;
     const done = new Promise<GenerationResult>((res, rej) => {
@@ -275,5 +278,12 @@ export async function startGenerationService(
     await worker.terminate();
     throw error;
   });
-  return new WorkerGenerationService(worker, ready.modelId, ready.contextLength, ready.adapter, options.maxQueue);
+  return new WorkerGenerationService(
+    worker,
+    ready.modelId,
+    ready.contextLength,
+    ready.adapter,
+    options.maxBatch,
+    options.maxQueue,
+  );
 }
