@@ -10,6 +10,7 @@ import { DEFAULT_BODY_LIMIT, type ServerDeps } from "./deps.js";
 import { ApiError, sendApiError, toApiError } from "./errors.js";
 import { registerCompletionRoutes } from "./routes/completions.js";
 import { registerConsolidationRoutes } from "./routes/consolidation.js";
+import { registerDashboardRoutes } from "./routes/dashboard.js";
 import { registerHealthRoutes } from "./routes/health.js";
 import { registerMemoryRoutes } from "./routes/memory.js";
 import { registerModelRoutes } from "./routes/models.js";
@@ -24,6 +25,7 @@ export const ROUTE_GROUPS: RouteGroup[] = [
   registerCompletionRoutes,
   registerMemoryRoutes,
   registerConsolidationRoutes,
+  registerDashboardRoutes,
 ];
 
 /** Longest request path echoed back in a 404 message. */
