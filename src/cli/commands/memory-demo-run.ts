@@ -8,8 +8,9 @@
  *   A consolidated  after consolidation 1, retrieval off: the knowledge is in the weights
  *   B ...           the same for batch B, consolidated on top of A (consolidation 2)
  *   A after B       batch A closed-book after consolidation 2: forgetting
- *   forgotten       one A document deleted, consolidation 3 rebuilds without it: its questions closed-book, and
- *                   with retrieval of everything (it must not be retrieved)
+ *   forgotten       one A document deleted: its questions closed-book at once (still in the weights), then after
+ *                   consolidation 3 rebuilt the adapter without it, closed-book and with retrieval of everything
+ *                   (it must not be retrieved)
  */
 import fs from "node:fs";
 import path from "node:path";
@@ -141,6 +142,8 @@ export async function runMemoryDemo(request: MemoryDemoRequest): Promise<MemoryD
     const forgottenQuestions = questionsA.filter((q) => q.documentId === forgotten);
     await requestJson(server, "DELETE", `/v1/memory/documents/${forgotten}`);
     log(`forgot ${forgotten} (${forgottenQuestions.length} questions)`);
+    // Out of retrieval at once, still in the weights until the next consolidation rebuilds them without it.
+    await measure("forgotten document before consolidation 3", forgottenQuestions, "none");
     const third = await consolidate(server, log);
     await measure("forgotten document after consolidation 3", forgottenQuestions, "none");
     const withRetrieval = await measure("forgotten document, retrieval of all", forgottenQuestions, "all");
