@@ -160,6 +160,26 @@ describe("memory routes", () => {
     assert.ok(stored.body.text.includes(answer.body.choices[0].message.content.trim()));
   });
 
+  test("a streamed chat answer names the retrieved documents in its opening chunk", async () => {
+    const { document } = (await fetchJson(server, "/v1/memory/documents", { method: "POST", body: ZEPHYR })).body;
+    const response = await fetch(`${server.baseUrl}/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({
+        messages: [{ role: "user", content: "Where was Quorvane Tillisk born?" }],
+        max_tokens: 4,
+        stream: true,
+        seal: { retrieval: "all" },
+      }),
+    });
+    const events = (await response.text())
+      .split("\n\n")
+      .filter((event) => event.startsWith("data: ") && !event.includes("[DONE]"))
+      .map((event) => JSON.parse(event.slice("data: ".length)));
+    assert.equal(events[0].choices[0].delta.role, "assistant");
+    assert.equal(events[0].seal.retrieved[0], document.id);
+  });
+
   test("consolidation routes: start (202), 409 while one runs, history, versions, activate, 404s", async () => {
     const started = await fetchJson(server, "/v1/memory/consolidate", { method: "POST", body: {} });
     assert.equal(started.status, 202);

@@ -156,9 +156,11 @@ function answerStream(deps: ServerDeps, prepared: PreparedCompletion, reply: Fas
   reply.hijack();
   sse.open();
   cancelOnDisconnect(reply, handle);
+  // The opening chunks also say what retrieval put into the prompt (non-streamed answers carry it in `seal`).
+  const retrieved = { seal: { retrieved: prepared.hybrid.retrieved.map((r) => r.document.id) } };
   if (flavor === "chat")
     for (let index = 0; index < prepared.generation.n; index++)
-      sse.send(chunkBody(meta, [chunkChoice(flavor, index, { role: true })]));
+      sse.send({ ...chunkBody(meta, [chunkChoice(flavor, index, { role: true })]), ...retrieved });
   handle.done.then(
     (result) => {
       if (prepared.includeUsage) sse.send(chunkBody(meta, [], usageOf(result)));
