@@ -11,9 +11,16 @@ export interface DemoRow {
   /** 95% interval of the accuracy; null with fewer than two questions. */
   lower: number | null;
   upper: number | null;
+  /** Questions whose own document retrieval put into the prompt (null with retrieval off). */
+  ownDocumentRetrieved: number | null;
 }
 
-export function demoRow(condition: string, retrieval: DemoRow["retrieval"], correct: readonly number[]): DemoRow {
+export function demoRow(
+  condition: string,
+  retrieval: DemoRow["retrieval"],
+  correct: readonly number[],
+  ownDocumentRetrieved: number | null = null,
+): DemoRow {
   const sum = correct.reduce((s, c) => s + c, 0);
   const interval = correct.length >= 2 ? meanConfidenceInterval(correct) : null;
   return {
@@ -24,6 +31,7 @@ export function demoRow(condition: string, retrieval: DemoRow["retrieval"], corr
     accuracy: correct.length === 0 ? 0 : sum / correct.length,
     lower: interval ? Math.max(0, interval.lower) : null,
     upper: interval ? Math.min(1, interval.upper) : null,
+    ownDocumentRetrieved,
   };
 }
 
@@ -31,10 +39,11 @@ const percent = (x: number | null) => (x === null ? "—" : `${(100 * x).toFixed
 
 function cells(row: DemoRow): string[] {
   const interval = row.lower === null ? "—" : `[${percent(row.lower)}, ${percent(row.upper)}]`;
-  return [row.condition, row.retrieval, `${row.correct}/${row.questions}`, percent(row.accuracy), interval];
+  const retrieved = row.ownDocumentRetrieved === null ? "—" : `${row.ownDocumentRetrieved}/${row.questions}`;
+  return [row.condition, row.retrieval, retrieved, `${row.correct}/${row.questions}`, percent(row.accuracy), interval];
 }
 
-const HEADER = ["condition", "retrieval", "correct", "accuracy", "95% interval"];
+const HEADER = ["condition", "retrieval", "own document retrieved", "correct", "accuracy", "95% interval"];
 
 /** A Markdown table (with its header unless `header` is false, for progress lines). */
 export function demoTable(rows: readonly DemoRow[], header = true): string {

@@ -118,7 +118,8 @@ export async function runMemoryDemo(request: MemoryDemoRequest): Promise<MemoryD
         ask(server, q.text, retrieval, request.maxAnswerTokens),
       );
       const correct = answers.map((a, i) => (gradeLocally(a.text, questions[i].gold).correct ? 1 : 0));
-      const row = demoRow(label, retrieval, correct);
+      const hits = answers.filter((a, i) => a.retrieved.includes(questions[i].documentId)).length;
+      const row = demoRow(label, retrieval, correct, retrieval === "none" ? null : hits);
       rows.push(row);
       log(demoTable([row], false));
       return answers;
