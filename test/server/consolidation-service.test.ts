@@ -17,13 +17,13 @@ let data: TempData;
 let generation: RunningGenerationService;
 const logs: string[] = [];
 
-function service(): ConsolidationService {
+function service(teacherDir: string | null = null): ConsolidationService {
   return new ConsolidationService({
     store: data.store,
     storeFile: path.join(data.dataDir, "memory.sqlite"),
     dataDir: data.dataDir,
     modelDir: MINI_MODEL,
-    teacherDir: null,
+    teacherDir,
     generation,
     settings: smallSettings(),
     log: (line) => logs.push(line),
@@ -106,4 +106,19 @@ test("a consolidation stopped mid-way stays running and the next service resumes
   );
   assert.equal(data.store.runningConsolidation(), null);
   await second.close();
+});
+
+test("with a teacher, the teacher writes the self-edits (--teacher)", async () => {
+  const control = service(MINI_MODEL);
+  addPassages(data.store, heldOutPassages(1, 2));
+  const started = await control.start("manual");
+  await control.idle();
+  const finished = data.store.getConsolidation(started.id);
+  assert.ok(
+    finished && ["promoted", "rejected"].includes(finished.state),
+    `state ${finished?.state}: ${logs.join("\n")}`,
+  );
+  const selfEdits = finished.report?.selfEdits as { writer: string } | undefined;
+  assert.equal(selfEdits?.writer, "teacher");
+  await control.close();
 });
