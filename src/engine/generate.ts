@@ -6,7 +6,7 @@
  */
 import { ContinuousBatcher } from "./batcher.js";
 import type { Model } from "./model.js";
-import { type BeyondContext, contextOverflow, type SampleGeneration } from "./request.js";
+import { type BeyondContext, contextOverflow, DEFAULT_REQUEST, type SampleGeneration } from "./request.js";
 import { type SamplingParams, validateSamplingParams } from "./sampling.js";
 
 export { type BeyondContext, contextOverflow } from "./request.js";
@@ -32,19 +32,10 @@ export interface GenerateOptions extends SamplingParams {
   beyondContext: BeyondContext;
 }
 
-export const DEFAULT_GENERATE: Readonly<GenerateOptions> = {
-  temperature: 1,
-  topP: 1,
-  topK: 0,
-  maxNewTokens: 256,
-  n: 1,
-  stopTokenIds: [],
-  stopStrings: [],
-  seed: 0,
-  maxBatch: 16,
-  decode: null,
-  beyondContext: "refuse",
-};
+const { promptIndex: _perPrompt, ...REQUEST_DEFAULTS } = DEFAULT_REQUEST;
+
+/** A request's defaults (request.ts) plus the batch's own settings. */
+export const DEFAULT_GENERATE: Readonly<GenerateOptions> = { ...REQUEST_DEFAULTS, maxBatch: 16, decode: null };
 
 export type FinishReason = "stop_token" | "stop_string" | "length";
 

@@ -5,7 +5,7 @@
 import { createHash } from "node:crypto";
 import { z } from "zod";
 import { MemoryInputError } from "./errors.js";
-import type { DocumentKind, NewDocument, Probe } from "./types.js";
+import type { MemoryDocument, NewDocument, Probe } from "./types.js";
 
 /** A document's text is at most 1 MiB of UTF-8 (the server's default body limit is the same). */
 export const MAX_TEXT_BYTES = 1024 * 1024;
@@ -42,16 +42,10 @@ const newDocument = z.object({
 });
 
 /** A new document, checked and completed: derived title, defaults, its content hash and id. */
-export interface CheckedDocument {
-  id: string;
-  contentHash: string;
-  kind: DocumentKind;
-  title: string;
-  text: string;
-  source: string | null;
-  metadata: Record<string, unknown>;
-  probes: Probe[];
-}
+export type CheckedDocument = Pick<
+  MemoryDocument,
+  "id" | "contentHash" | "kind" | "title" | "text" | "source" | "metadata" | "probes"
+>;
 
 function fieldOf(path: PropertyKey[]): string {
   let field = "";
