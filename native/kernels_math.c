@@ -67,7 +67,7 @@ void rope_apply(float *x, const int32_t *positions, const float *cos_table, cons
 }
 
 void swiglu_forward(float *out, const float *gate, const float *up, int64_t n) {
-#pragma omp parallel for simd schedule(static) if (n > SEAL_OMP_MIN_WORK)
+#pragma omp parallel for simd schedule(static) if (parallel: n > SEAL_OMP_MIN_WORK)
   for (int64_t i = 0; i < n; i++) {
     const float g = gate[i];
     out[i] = g / (1.0f + seal_expf(-g)) * up[i];
@@ -75,7 +75,7 @@ void swiglu_forward(float *out, const float *gate, const float *up, int64_t n) {
 }
 
 void swiglu_backward(float *dgate, float *dup, const float *dout, const float *gate, const float *up, int64_t n) {
-#pragma omp parallel for simd schedule(static) if (n > SEAL_OMP_MIN_WORK)
+#pragma omp parallel for simd schedule(static) if (parallel: n > SEAL_OMP_MIN_WORK)
   for (int64_t i = 0; i < n; i++) {
     const float g = gate[i], sig = 1.0f / (1.0f + seal_expf(-g));
     const float silu = g * sig;
@@ -127,7 +127,7 @@ void adamw_step(float *param, const float *grad, float *m, float *v, int64_t n, 
   const float bias1 = (float)(1.0 - pow(beta1, (double)step));
   const float bias2_sqrt = (float)sqrt(1.0 - pow(beta2, (double)step));
   const float step_size = lr / bias1, decay = 1.0f - lr * weight_decay;
-#pragma omp parallel for simd schedule(static) if (n > SEAL_OMP_MIN_WORK)
+#pragma omp parallel for simd schedule(static) if (parallel: n > SEAL_OMP_MIN_WORK)
   for (int64_t i = 0; i < n; i++) {
     const float g = grad[i];
     m[i] = b1 * m[i] + c1 * g;
@@ -202,22 +202,22 @@ void dropout_forward(float *out, float *mask, const float *x, int64_t n, float p
 }
 
 void vec_add(float *a, const float *b, int64_t n) {
-#pragma omp parallel for simd schedule(static) if (n > 65536)
+#pragma omp parallel for simd schedule(static) if (parallel: n > 65536)
   for (int64_t i = 0; i < n; i++) a[i] += b[i];
 }
 
 void vec_axpy(float *a, const float *b, float alpha, int64_t n) {
-#pragma omp parallel for simd schedule(static) if (n > 65536)
+#pragma omp parallel for simd schedule(static) if (parallel: n > 65536)
   for (int64_t i = 0; i < n; i++) a[i] += alpha * b[i];
 }
 
 void vec_scale(float *a, float alpha, int64_t n) {
-#pragma omp parallel for simd schedule(static) if (n > 65536)
+#pragma omp parallel for simd schedule(static) if (parallel: n > 65536)
   for (int64_t i = 0; i < n; i++) a[i] *= alpha;
 }
 
 void vec_mul(float *a, const float *b, int64_t n) {
-#pragma omp parallel for simd schedule(static) if (n > 65536)
+#pragma omp parallel for simd schedule(static) if (parallel: n > 65536)
   for (int64_t i = 0; i < n; i++) a[i] *= b[i];
 }
 
@@ -225,7 +225,7 @@ float vec_sum(const float *a, int64_t n) {
   /* float lanes (vectorizable without -ffast-math via the simd reduction): a streaming read, used to measure
    * memory bandwidth; not meant for precise sums */
   float sum = 0.0f;
-#pragma omp parallel for simd reduction(+ : sum) schedule(static) if (n > 65536)
+#pragma omp parallel for simd reduction(+ : sum) schedule(static) if (parallel: n > 65536)
   for (int64_t i = 0; i < n; i++) sum += a[i];
   return sum;
 }
