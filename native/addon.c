@@ -5,6 +5,7 @@
 #include <cblas.h>
 #include <node_api.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "kernels.h"
 #ifdef _OPENMP
@@ -433,6 +434,130 @@ static napi_value js_vec_sum(napi_env env, napi_callback_info info) {
   return result;
 }
 
+/* The i-th element of the JS array argument `arg` as a Float32Array of at least `need` elements. */
+static float *f32_item(Args *a, size_t arg, uint32_t i, double need, const char *name) {
+  if (a->failed) return NULL;
+  napi_value item;
+  if (napi_get_element(a->env, a->argv[arg], i, &item) != napi_ok) return fail(a, "ERR_SEAL_EXTENT", name), NULL;
+  napi_value saved = a->argv[arg];
+  a->argv[arg] = item;
+  float *data = f32(a, arg, need, name);
+  a->argv[arg] = saved;
+  return data;
+}
+
+static uint32_t array_length(Args *a, size_t arg, const char *name) {
+  bool is_array = false;
+  uint32_t length = 0;
+  if (a->failed) return 0;
+  napi_is_array(a->env, a->argv[arg], &is_array);
+  if (!is_array) {
+    char msg[120];
+    snprintf(msg, sizeof msg, "argument %s must be an array of Float32Array", name);
+    napi_throw_type_error(a->env, NULL, msg);
+    a->failed = 1;
+    return 0;
+  }
+  napi_get_array_length(a->env, a->argv[arg], &length);
+  return length;
+}
+
+#define MAX_LORA_SEGMENTS 65536
+
+/*
+ * Reads the segment table shared by both LoRA wrappers: segments = Int32Array [start, rows, rank]·n, scales[n],
+ * adapters' A/B (and, for the backward, their gradients) as arrays of n Float32Arrays; hidden blocks laid end to end.
+ * Returns a malloc'd table (the caller frees it) or NULL with an exception pending.
+ */
+static LoraSegment *lora_segments(Args *a, size_t seg_arg, size_t scale_arg, size_t a_arg, size_t b_arg, size_t ga_arg,
+                                  size_t gb_arg, size_t hidden_arg, size_t dhidden_arg, int64_t x_rows, int64_t in,
+                                  int64_t out, int64_t *count) {
+  int64_t n = length_of(a, seg_arg) / 3;
+  if (!a->failed && (n < 1 || n > MAX_LORA_SEGMENTS || length_of(a, seg_arg) != 3 * n))
+    return fail(a, "ERR_SEAL_EXTENT", "LoRA segments: need 1 to 65536 [start, rows, rank] triples"), NULL;
+  int32_t *table = i32(a, seg_arg, 3 * n, "segments");
+  float *scales = f32(a, scale_arg, n, "scales");
+  if (array_length(a, a_arg, "as") != n || array_length(a, b_arg, "bs") != n)
+    return fail(a, "ERR_SEAL_EXTENT", "LoRA segments: as/bs need one adapter per segment"), NULL;
+  if (ga_arg && (array_length(a, ga_arg, "gradAs") != n || array_length(a, gb_arg, "gradBs") != n))
+    return fail(a, "ERR_SEAL_EXTENT", "LoRA segments: gradAs/gradBs need one adapter per segment"), NULL;
+  if (a->failed) return NULL;
+  double hidden_need = 0;
+  for (int64_t i = 0; i < n; i++) {
+    int64_t start = table[3 * i], rows = table[3 * i + 1], rank = table[3 * i + 2];
+    if (start < 0 || rows < 0 || rank < 1 || start + rows > x_rows)
+      return fail(a, "ERR_SEAL_EXTENT", "LoRA segments: a segment lies outside the rows, or its rank is < 1"), NULL;
+    hidden_need += (double)rows * rank;
+  }
+  float *hidden = f32(a, hidden_arg, hidden_need, "hidden");
+  float *dhidden = dhidden_arg ? f32(a, dhidden_arg, hidden_need, "dhidden") : NULL;
+  if (a->failed) return NULL;
+  LoraSegment *segs = calloc((size_t)n, sizeof *segs);
+  if (!segs) return fail(a, "ERR_SEAL_MEMORY", "LoRA segments: out of memory"), NULL;
+  int64_t offset = 0;
+  for (int64_t i = 0; i < n && !a->failed; i++) {
+    LoraSegment *s = &segs[i];
+    s->start = table[3 * i];
+    s->rows = table[3 * i + 1];
+    s->rank = table[3 * i + 2];
+    s->scale = scales[i];
+    s->a = f32_item(a, a_arg, (uint32_t)i, (double)s->rank * in, "as[i]");
+    s->b = f32_item(a, b_arg, (uint32_t)i, (double)out * s->rank, "bs[i]");
+    if (ga_arg) {
+      s->ga = f32_item(a, ga_arg, (uint32_t)i, (double)s->rank * in, "gradAs[i]");
+      s->gb = f32_item(a, gb_arg, (uint32_t)i, (double)out * s->rank, "gradBs[i]");
+      /* segments run in parallel: two accumulating into one gradient would race */
+      for (int64_t j = 0; j < i && !a->failed; j++)
+        if (segs[j].ga == s->ga || segs[j].gb == s->gb)
+          fail(a, "ERR_SEAL_EXTENT", "LoRA backward: two segments share one gradient buffer");
+    }
+    s->hidden = hidden + offset;
+    s->dhidden = dhidden ? dhidden + offset : NULL;
+    offset += s->rows * s->rank;
+  }
+  if (a->failed) {
+    free(segs);
+    return NULL;
+  }
+  *count = n;
+  return segs;
+}
+
+/* loraForwardSegments(out, x, hidden, as, bs, segments, scales, inDim, outDim) */
+static napi_value js_lora_forward_segments(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!load_args(&a, env, info, 9, "loraForwardSegments")) return NULL;
+  int64_t in = dim(&a, 7, "inDim"), out = dim(&a, 8, "outDim");
+  if (!a.failed && (in < 1 || out < 1)) fail(&a, "ERR_SEAL_DIM", "loraForwardSegments: dims must be ≥ 1");
+  int64_t rows = a.failed ? 0 : length_of(&a, 1) / in;
+  float *o = f32(&a, 0, (double)rows * out, "out"), *x = f32(&a, 1, 0, "x");
+  int64_t n = 0;
+  LoraSegment *segs = lora_segments(&a, 5, 6, 3, 4, 0, 0, 2, 0, rows, in, out, &n);
+  if (!segs) return NULL;
+  lora_forward_segments(o, x, segs, n, in, out);
+  free(segs);
+  return undefined(env);
+}
+
+/* loraBackwardSegments(dx, accumulate, dout, x, hidden, dhidden, as, bs, gradAs, gradBs, segments, scales, inDim, outDim) */
+static napi_value js_lora_backward_segments(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!load_args(&a, env, info, 14, "loraBackwardSegments")) return NULL;
+  bool accumulate = false;
+  napi_get_value_bool(env, a.argv[1], &accumulate);
+  int64_t in = dim(&a, 12, "inDim"), out = dim(&a, 13, "outDim");
+  if (!a.failed && (in < 1 || out < 1)) fail(&a, "ERR_SEAL_DIM", "loraBackwardSegments: dims must be ≥ 1");
+  int64_t rows = a.failed ? 0 : length_of(&a, 3) / in;
+  float *dx = f32(&a, 0, (double)rows * in, "dx"), *dout = f32(&a, 2, (double)rows * out, "dout");
+  float *x = f32(&a, 3, 0, "x");
+  int64_t n = 0;
+  LoraSegment *segs = lora_segments(&a, 10, 11, 6, 7, 8, 9, 4, 5, rows, in, out, &n);
+  if (!segs) return NULL;
+  lora_backward_segments(dx, accumulate, dout, x, segs, n, in, out);
+  free(segs);
+  return undefined(env);
+}
+
 static napi_value js_set_threads(napi_env env, napi_callback_info info) {
   Args a;
   if (!load_args(&a, env, info, 1, "setThreads")) return NULL;
@@ -492,6 +617,8 @@ static napi_value init(napi_env env, napi_value exports) {
       EXPORT("vecMul", js_vec_mul),
       EXPORT("vecSumSquares", js_vec_sum_squares),
       EXPORT("vecSum", js_vec_sum),
+      EXPORT("loraForwardSegments", js_lora_forward_segments),
+      EXPORT("loraBackwardSegments", js_lora_backward_segments),
       EXPORT("setThreads", js_set_threads),
       EXPORT("info", js_info),
   };

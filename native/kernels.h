@@ -70,6 +70,23 @@ void dropout_forward(float *out, float *mask, const float *x, int64_t n, float p
 /* out[M,N] = x[M,K]·W[N,K]ᵀ for small M (decode): reads W once, no packing. */
 void matmul_small_m(float *out, const float *x, const float *w, int64_t m, int64_t n, int64_t k);
 
+/*
+ * LoRA on row segments (many adapters in one pass): segment s covers rows [start, start + rows) and adds
+ * scale·(x·Aᵀ)·Bᵀ to them. hidden ([rows, rank], the segment's own block) is written by the forward and read by
+ * the backward, which accumulates into ga/gb (distinct per segment) and writes or adds dHidden·A into dx.
+ */
+typedef struct {
+  const float *a, *b;
+  float *ga, *gb;
+  float *hidden, *dhidden;
+  int64_t start, rows, rank;
+  float scale;
+} LoraSegment;
+void lora_forward_segments(float *out, const float *x, const LoraSegment *segs, int64_t nseg, int64_t in_dim,
+                           int64_t out_dim);
+void lora_backward_segments(float *dx, int accumulate, const float *dout, const float *x, const LoraSegment *segs,
+                            int64_t nseg, int64_t in_dim, int64_t out_dim);
+
 /* Elementwise helpers. */
 void vec_add(float *a, const float *b, int64_t n);            /* a += b */
 void vec_axpy(float *a, const float *b, float alpha, int64_t n); /* a += alpha * b */

@@ -10,7 +10,15 @@ import { native } from "../native/index.js";
 import type { Arena } from "./arena.js";
 import type { ModelConfig, Projection } from "./config.js";
 import { linearBackwardInput, linearBackwardWeight, linearForward } from "./linear.js";
-import { type LoraAdapter, type LoraSaved, loraBackward, loraForward, PROJECTION_FIELD } from "./lora.js";
+import {
+  type LoraAdapter,
+  type LoraRoute,
+  type LoraSaved,
+  type LoraSegmentInput,
+  loraBackward,
+  loraForward,
+  PROJECTION_FIELD,
+} from "./lora.js";
 import type { RopeTables } from "./rope.js";
 import type { LayerWeights, ModelWeights } from "./weights.js";
 
@@ -31,22 +39,30 @@ export interface PassContext {
   rope: RopeTables;
   rows: number;
   plan: AttentionPlan;
-  adapter: LoraAdapter | null;
+  /** The adapters of this pass and the rows each serves (empty: the base model). */
+  routes: LoraRoute[];
   /** Keep activations (per layer) for a backward. */
   save: boolean;
-  /** LoRA dropout seed for this pass; null disables dropout (inference). */
-  dropoutSeed: number | null;
   /** LoRA intermediates kept by a saving forward for the backward, per layer. */
   loraSaved: Map<number, Map<Projection, LoraSaved>>;
 }
 
 export interface Gradients {
+  /** The gradient of the model's own adapter (single-adapter passes; routes carry their own). */
   lora: LoraAdapter | null;
   full: ModelWeights | null;
 }
 
-function lora(ctx: PassContext, l: number, name: Projection) {
-  return ctx.adapter?.layers[l]?.[name] ?? null;
+/** The routes whose adapter wraps projection `name` of layer `l`, with this projection's dropout seed. */
+function loraParts(ctx: PassContext, l: number, name: Projection): LoraSegmentInput[] {
+  const parts: LoraSegmentInput[] = [];
+  for (const route of ctx.routes) {
+    const pair = route.adapter.layers[l]?.[name];
+    if (!pair || route.rows === 0) continue;
+    const seed = route.dropoutSeed === null ? null : route.dropoutSeed * 1009 + l * 7 + PROJECTION_SALT[name];
+    parts.push({ route, pair, grad: route.grad?.layers[l]?.[name] ?? null, dropoutSeed: seed });
+  }
+  return parts;
 }
 
 /** Widths used throughout a layer: hidden, MLP, head, all query heads, all key/value heads. */
@@ -77,14 +93,9 @@ export function layerForward(ctx: PassContext, l: number, weights: LayerWeights,
   ) => {
     const out = arena.f32(p + name, rows * outDim);
     linearForward(out, input, w, b, rows, inDim, outDim);
-    const pair = lora(ctx, l, name);
-    if (pair && ctx.adapter) {
-      const seed = ctx.dropoutSeed === null ? null : ctx.dropoutSeed * 1009 + l * 7 + PROJECTION_SALT[name];
-      loraSaved.set(
-        name,
-        loraForward(arena, `${p}${name}`, pair, ctx.adapter.config, input, out, rows, inDim, outDim, seed),
-      );
-    }
+    const parts = loraParts(ctx, l, name);
+    if (parts.length > 0)
+      loraSaved.set(name, loraForward(arena, `${p}${name}`, parts, input, out, rows, inDim, outDim));
     return out;
   };
 
@@ -196,11 +207,8 @@ export function layerBackward(
         inDim,
         outDim,
       );
-    const pair = lora(ctx, l, name);
-    const gradPair = grads.lora?.layers[l]?.[name];
     const s = loraSavedHere?.get(name);
-    if (pair && gradPair && s && ctx.adapter)
-      loraBackward(arena, `${p}${name}`, pair, gradPair, ctx.adapter.config, s, dOut, dInput, rows, inDim, outDim);
+    if (s) loraBackward(arena, `${p}${name}`, s, dOut, dInput, rows, inDim, outDim);
   };
 
   // MLP

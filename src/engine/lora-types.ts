@@ -27,3 +27,17 @@ export interface LoraAdapter {
   config: LoraConfig;
   layers: Array<Partial<Record<Projection, LoraPair>>>;
 }
+
+/**
+ * Which adapter serves which rows of a pass: rows [start, start + rows) use `adapter`. A pass may carry several
+ * routes on disjoint rows (many adapters over one shared base-model pass).
+ */
+export interface LoraRoute {
+  adapter: LoraAdapter;
+  start: number;
+  rows: number;
+  /** This micro-batch's dropout seed; null disables dropout (inference). */
+  dropoutSeed: number | null;
+  /** Where a backward accumulates this adapter's gradients; null: not trained in this pass. */
+  grad: LoraAdapter | null;
+}

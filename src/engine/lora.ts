@@ -6,12 +6,12 @@
 import { native } from "../native/index.js";
 import type { Arena } from "./arena.js";
 import { type ModelConfig, type Projection, projectionShape } from "./config.js";
-import { type LoraAdapter, type LoraConfig, type LoraPair, MAX_LORA_RANK } from "./lora-types.js";
+import { type LoraAdapter, type LoraConfig, type LoraPair, type LoraRoute, MAX_LORA_RANK } from "./lora-types.js";
 import { assertFitsInMemory } from "./memory.js";
 import type { Rng } from "./random.js";
 import type { LayerWeights, ModelWeights } from "./weights.js";
 
-export type { LoraAdapter, LoraConfig, LoraPair } from "./lora-types.js";
+export type { LoraAdapter, LoraConfig, LoraPair, LoraRoute } from "./lora-types.js";
 
 export function loraScale(config: LoraConfig): number {
   return config.alpha / config.rank;
@@ -101,47 +101,83 @@ export function mergeAdapter(config: ModelConfig, weights: ModelWeights, adapter
   });
 }
 
-/** What one LoRA forward keeps for its backward. */
+/** What one LoRA forward keeps for its backward: the segment table and the inputs the kernel saw. */
 export interface LoraSaved {
-  input: Float32Array; // dropout(x), or x itself without dropout
+  segments: Int32Array;
+  scales: Float32Array;
+  as: Float32Array[];
+  bs: Float32Array[];
+  /** Gradient accumulators per segment (null: that adapter is not trained in this pass). */
+  grads: (LoraPair | null)[];
+  input: Float32Array; // x, with each dropout segment's rows replaced by dropout(x)
+  /** Dropout masks on the rows of segments that use dropout (masked[i]); null when none does. */
   mask: Float32Array | null;
-  hidden: Float32Array; // input·Aᵀ [rows, r]
+  masked: boolean[];
+  hidden: Float32Array; // per segment input·Aᵀ [rows, r], end to end
 }
 
-/** out += scale·(dropout(x)·Aᵀ)·Bᵀ. */
+/** One adapter's projection on its rows of a pass; `dropoutSeed` is this projection's (null: no dropout). */
+export interface LoraSegmentInput {
+  route: LoraRoute;
+  pair: LoraPair;
+  grad: LoraPair | null;
+  dropoutSeed: number | null;
+}
+
+/** out += scale·(dropout(x)·Aᵀ)·Bᵀ on every segment's rows, in one native call for all adapters. */
 export function loraForward(
   arena: Arena,
   key: string,
-  pair: LoraPair,
-  config: LoraConfig,
+  parts: LoraSegmentInput[],
   x: Float32Array,
   out: Float32Array,
   rows: number,
   inDim: number,
   outDim: number,
-  dropoutSeed: number | null,
 ): LoraSaved {
-  const rank = config.rank;
-  let input = x;
+  const n = parts.length;
+  const segments = new Int32Array(3 * n);
+  const scales = new Float32Array(n);
+  let hiddenSize = 0;
+  parts.forEach(({ route, pair }, i) => {
+    const rank = route.adapter.config.rank;
+    segments[3 * i] = route.start;
+    segments[3 * i + 1] = route.rows;
+    segments[3 * i + 2] = rank;
+    scales[i] = loraScale(route.adapter.config);
+    if (pair.a.length < rank * inDim) throw new Error(`${key}: LoRA A is smaller than rank × in`);
+    hiddenSize += route.rows * rank;
+  });
+  const masked = parts.map((part) => part.dropoutSeed !== null && part.route.adapter.config.dropout > 0);
+  let input = x.subarray(0, rows * inDim);
   let mask: Float32Array | null = null;
-  if (dropoutSeed !== null && config.dropout > 0) {
+  if (masked.some(Boolean)) {
     input = arena.f32(`${key}.drop`, rows * inDim);
+    input.set(x.subarray(0, rows * inDim));
     mask = arena.f32(`${key}.mask`, rows * inDim);
-    native.dropoutForward(input, mask, x.subarray(0, rows * inDim), config.dropout, dropoutSeed);
+    parts.forEach(({ route, dropoutSeed }, i) => {
+      if (!masked[i]) return;
+      const span = [route.start * inDim, (route.start + route.rows) * inDim] as const;
+      native.dropoutForward(
+        input.subarray(...span),
+        mask!.subarray(...span),
+        x.subarray(...span),
+        route.adapter.config.dropout,
+        dropoutSeed!,
+      );
+    });
   }
-  const hidden = arena.f32(`${key}.h`, rows * rank);
-  native.sgemm(false, true, rows, rank, inDim, 1, input, inDim, pair.a, inDim, 0, hidden, rank);
-  native.sgemm(false, true, rows, outDim, rank, loraScale(config), hidden, rank, pair.b, rank, 1, out, outDim);
-  return { input, mask, hidden };
+  const hidden = arena.f32(`${key}.h`, hiddenSize);
+  const as = parts.map((part) => part.pair.a);
+  const bs = parts.map((part) => part.pair.b);
+  native.loraForwardSegments(out.subarray(0, rows * outDim), input, hidden, as, bs, segments, scales, inDim, outDim);
+  return { segments, scales, as, bs, grads: parts.map((part) => part.grad), input, mask, masked, hidden };
 }
 
-/** Accumulates dA, dB and adds the input gradient into dx. */
+/** Accumulates every trained segment's dA, dB and adds its input gradient into dx. */
 export function loraBackward(
   arena: Arena,
   key: string,
-  pair: LoraPair,
-  grad: LoraPair,
-  config: LoraConfig,
   saved: LoraSaved,
   dout: Float32Array,
   dx: Float32Array,
@@ -149,18 +185,56 @@ export function loraBackward(
   inDim: number,
   outDim: number,
 ): void {
-  const rank = config.rank;
-  const scale = loraScale(config);
-  native.sgemm(true, false, outDim, rank, rows, scale, dout, outDim, saved.hidden, rank, 1, grad.b, rank);
-  const dHidden = arena.f32(`${key}.dh`, rows * rank);
-  native.sgemm(false, false, rows, rank, outDim, scale, dout, outDim, pair.b, rank, 0, dHidden, rank);
-  native.sgemm(true, false, rank, inDim, rows, 1, dHidden, rank, saved.input, inDim, 1, grad.a, inDim);
-  if (saved.mask) {
-    const dInput = arena.f32(`${key}.dx`, rows * inDim);
-    native.sgemm(false, false, rows, inDim, rank, 1, dHidden, rank, pair.a, inDim, 0, dInput, inDim);
-    native.vecMul(dInput, saved.mask);
-    native.vecAdd(dx.subarray(0, rows * inDim), dInput);
-  } else {
-    native.sgemm(false, false, rows, inDim, rank, 1, dHidden, rank, pair.a, inDim, 1, dx, inDim);
+  const trained = saved.grads.flatMap((grad, i) => (grad ? [i] : []));
+  if (trained.length === 0) return;
+  const pick = <T>(list: T[]) => trained.map((i) => list[i]);
+  const segments = new Int32Array(trained.flatMap((i) => [...saved.segments.subarray(3 * i, 3 * i + 3)]));
+  const hiddenOffsets: number[] = [];
+  let offset = 0;
+  for (let i = 0; i < saved.grads.length; i++) {
+    hiddenOffsets.push(offset);
+    offset += saved.segments[3 * i + 1] * saved.segments[3 * i + 2];
   }
+  // the kernel lays hidden blocks end to end: a subset of segments needs its own contiguous copy
+  const hidden =
+    trained.length === saved.grads.length ? saved.hidden : gatherHidden(arena, key, saved, trained, hiddenOffsets);
+  const dhidden = arena.f32(`${key}.dh`, hidden.length);
+  const grads = pick(saved.grads) as LoraPair[];
+  const args = [
+    pick(saved.as),
+    pick(saved.bs),
+    grads.map((g) => g.a),
+    grads.map((g) => g.b),
+    segments,
+    Float32Array.from(pick([...saved.scales])),
+    inDim,
+    outDim,
+  ] as const;
+  const input = saved.input;
+  if (!saved.mask) {
+    native.loraBackwardSegments(dx.subarray(0, rows * inDim), true, dout, input, hidden, dhidden, ...args);
+    return;
+  }
+  const dInput = arena.f32(`${key}.dx`, rows * inDim);
+  native.loraBackwardSegments(dInput, false, dout, input, hidden, dhidden, ...args);
+  for (const i of trained) {
+    const span = [saved.segments[3 * i] * inDim, (saved.segments[3 * i] + saved.segments[3 * i + 1]) * inDim] as const;
+    const part = dInput.subarray(...span);
+    if (saved.masked[i]) native.vecMul(part, saved.mask.subarray(...span));
+    native.vecAdd(dx.subarray(...span), part);
+  }
+}
+
+function gatherHidden(arena: Arena, key: string, saved: LoraSaved, trained: number[], offsets: number[]): Float32Array {
+  const sizes = trained.map((i) => saved.segments[3 * i + 1] * saved.segments[3 * i + 2]);
+  const hidden = arena.f32(
+    `${key}.hsub`,
+    sizes.reduce((a, b) => a + b, 0),
+  );
+  let at = 0;
+  trained.forEach((i, k) => {
+    hidden.set(saved.hidden.subarray(offsets[i], offsets[i] + sizes[k]), at);
+    at += sizes[k];
+  });
+  return hidden;
 }

@@ -11,7 +11,7 @@ import { type ModelConfig, validateConfig } from "./config.js";
 import { type Gradients, layerBackward, layerForward, type PassContext } from "./decoder-layer.js";
 import type { KvCache } from "./kv-cache.js";
 import { linearForward } from "./linear.js";
-import type { LoraAdapter } from "./lora.js";
+import type { LoraAdapter, LoraRoute } from "./lora.js";
 import { RopeTables } from "./rope.js";
 import type { ModelWeights } from "./weights.js";
 
@@ -21,6 +21,8 @@ export interface LossResult {
   /** Sum of token cross-entropies (nats) over the rows with a target. */
   lossSum: number;
   tokens: number;
+  /** With explicit routes: the loss sum over each route's rows. */
+  routeLossSums?: number[];
 }
 
 export class Model {
@@ -37,20 +39,18 @@ export class Model {
     this.rope = new RopeTables(config);
   }
 
-  private context(rows: number, plan: PassContext["plan"], save: boolean, dropoutSeed: number | null): PassContext {
+  private context(rows: number, plan: PassContext["plan"], save: boolean, routes: LoraRoute[]): PassContext {
     const maxPosition = plan.positions.reduce((m, p) => Math.max(m, p), 0);
     this.rope.ensure(maxPosition + 1);
-    return {
-      config: this.config,
-      arena: this.arena,
-      rope: this.rope,
-      rows,
-      plan,
-      adapter: this.adapter,
-      save,
-      dropoutSeed,
-      loraSaved: new Map(),
-    };
+    for (const route of routes)
+      if (!(Number.isInteger(route.start) && route.start >= 0 && route.rows >= 0 && route.start + route.rows <= rows))
+        throw new RangeError(`LoRA route [${route.start}, +${route.rows}) lies outside the pass's ${rows} rows`);
+    return { config: this.config, arena: this.arena, rope: this.rope, rows, plan, routes, save, loraSaved: new Map() };
+  }
+
+  /** The model's own adapter on every row (no routes without one). */
+  private ownRoutes(rows: number, dropoutSeed: number | null, grad: LoraAdapter | null): LoraRoute[] {
+    return this.adapter ? [{ adapter: this.adapter, start: 0, rows, dropoutSeed, grad }] : [];
   }
 
   /** Embeddings and all layers; returns the last hidden state [rows, D] (before the final norm). */
@@ -80,7 +80,7 @@ export class Model {
   /** Logits at every position of each sequence (a full forward, no cache). */
   logits(sequences: ArrayLike<number>[]): Float32Array[] {
     const batch = packSequences(sequences);
-    const ctx = this.context(batch.rows, { ...batch, cache: null }, false, null);
+    const ctx = this.context(batch.rows, { ...batch, cache: null }, false, this.ownRoutes(batch.rows, null, null));
     const hidden = this.trunk(ctx, batch.tokens);
     const all = Array.from({ length: batch.rows }, (_, i) => i);
     const { logits } = this.head(hidden, all, false);
@@ -90,38 +90,69 @@ export class Model {
 
   /**
    * Cross-entropy of `targets` (one per row; −1 = no loss) and, when `grads` is given, the backward:
-   * gradients of (gradScale · lossSum) are accumulated into grads.lora / grads.full.
+   * gradients of (gradScale · lossSum) are accumulated into grads.lora / grads.full. With `routes`, each route's
+   * adapter serves its rows (instead of the model's own adapter) and accumulates into its route's `grad`;
+   * `gradScales` then gives each row its own loss scale (each adapter normalises by its own tokens).
    */
   lossAndBackward(
     batch: PackedBatch,
     targets: Int32Array,
-    options: { grads?: Gradients; gradScale?: number; dropoutSeed?: number | null } = {},
+    options: {
+      grads?: Gradients;
+      gradScale?: number;
+      dropoutSeed?: number | null;
+      routes?: LoraRoute[];
+      gradScales?: Float32Array;
+    } = {},
   ): LossResult {
     const { grads, gradScale = 1 } = options;
     if (targets.length !== batch.rows) throw new Error(`targets has ${targets.length} rows, batch has ${batch.rows}`);
+    if (options.gradScales && options.gradScales.length !== batch.rows)
+      throw new Error(`gradScales has ${options.gradScales.length} rows, batch has ${batch.rows}`);
     const training = grads !== undefined;
-    const ctx = this.context(
-      batch.rows,
-      { ...batch, cache: null },
-      training,
-      training ? (options.dropoutSeed ?? null) : null,
-    );
+    const routes =
+      options.routes ??
+      this.ownRoutes(batch.rows, training ? (options.dropoutSeed ?? null) : null, training ? grads.lora : null);
+    const ctx = this.context(batch.rows, { ...batch, cache: null }, training, routes);
     const hidden = this.trunk(ctx, batch.tokens);
     const lossRows: number[] = [];
     for (let r = 0; r < batch.rows; r++) if (targets[r] >= 0) lossRows.push(r);
     const m = lossRows.length;
-    if (m === 0) return { lossSum: 0, tokens: 0 };
+    if (m === 0)
+      return { lossSum: 0, tokens: 0, ...(options.routes ? { routeLossSums: options.routes.map(() => 0) } : {}) };
     const { selected, normed, rstd, logits } = this.head(hidden, lossRows, training);
     const compactTargets = this.arena.i32("head.targets", m);
     lossRows.forEach((r, i) => {
       compactTargets[i] = targets[r];
     });
     const losses = this.arena.f32("head.losses", m);
-    native.crossEntropy(logits, losses, compactTargets, m, this.config.vocabSize, training ? gradScale : 0);
+    const V = this.config.vocabSize;
+    const scaleOf = (i: number) => (training ? (options.gradScales?.[lossRows[i]] ?? gradScale) : 0);
+    // one call per run of loss rows that share a scale (one run per adapter in a multi-adapter batch)
+    for (let from = 0; from < m; ) {
+      let to = from + 1;
+      while (to < m && scaleOf(to) === scaleOf(from)) to++;
+      native.crossEntropy(
+        logits.subarray(from * V, to * V),
+        losses.subarray(from, to),
+        compactTargets.subarray(from, to),
+        to - from,
+        V,
+        scaleOf(from),
+      );
+      from = to;
+    }
     let lossSum = 0;
     for (let i = 0; i < m; i++) lossSum += losses[i];
+    const routeLossSums = options.routes?.map((route) => {
+      let sum = 0;
+      lossRows.forEach((r, i) => {
+        if (r >= route.start && r < route.start + route.rows) sum += losses[i];
+      });
+      return sum;
+    });
     if (grads) this.backward(ctx, batch, grads, lossRows, { selected, normed, rstd, dlogits: logits });
-    return { lossSum, tokens: m };
+    return { lossSum, tokens: m, ...(routeLossSums ? { routeLossSums } : {}) };
   }
 
   private backward(
@@ -164,6 +195,7 @@ export class Model {
   /**
    * Forward of new tokens against a KV cache (prefill or decode). Token t sits at `positions[t]` of cache slot
    * `slots[t]` and attends to positions 0..positions[t] of that slot. Returns logits [outputRows.length, V].
+   * `routes` says which adapter serves which rows (default: the model's own adapter on every row).
    */
   forwardCached(
     cache: KvCache,
@@ -171,6 +203,7 @@ export class Model {
     positions: Int32Array,
     slots: Int32Array,
     outputRows: ArrayLike<number>,
+    routes?: LoraRoute[],
   ): Float32Array {
     const rows = tokens.length;
     const rowOf = this.arena.i32("cache.rowOf", rows);
@@ -184,7 +217,7 @@ export class Model {
       keyCount[t] = positions[t] + 1;
     }
     const plan = { positions, keyBase, keyCount, seqStart: null, cache: { k: cache.k[0], v: cache.v[0], rowOf } };
-    const ctx = this.context(rows, plan, false, null);
+    const ctx = this.context(rows, plan, false, routes ?? this.ownRoutes(rows, null, null));
     const D = this.config.hiddenSize;
     let x = this.arena.f32("x", rows * D);
     native.embeddingForward(x, this.weights.embedTokens, tokens, rows, D);

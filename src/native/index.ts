@@ -142,6 +142,42 @@ export interface NativeKernels {
   vecSumSquares(a: Float32Array): number;
   /** Σa in float lanes: a streaming read for bandwidth measurement, not a precise sum. */
   vecSum(a: Float32Array): number;
+  /**
+   * LoRA over row segments: segment i = rows [segments[3i], +segments[3i+1]) with rank segments[3i+2], adapter
+   * (as[i] [rank, in], bs[i] [out, rank]) and scales[i]: out += scale·(x·Aᵀ)·Bᵀ on its rows. hidden gets each
+   * segment's [rows, rank] block, end to end, for the backward.
+   */
+  loraForwardSegments(
+    out: Float32Array,
+    x: Float32Array,
+    hidden: Float32Array,
+    as: Float32Array[],
+    bs: Float32Array[],
+    segments: Int32Array,
+    scales: Float32Array,
+    inDim: number,
+    outDim: number,
+  ): void;
+  /**
+   * Backward of loraForwardSegments: gradAs[i]/gradBs[i] += the segment's dA/dB (distinct buffers per segment);
+   * dx (+= when accumulate, else =) dHidden·A on each segment's rows; dhidden is scratch shaped like hidden.
+   */
+  loraBackwardSegments(
+    dx: Float32Array,
+    accumulate: boolean,
+    dout: Float32Array,
+    x: Float32Array,
+    hidden: Float32Array,
+    dhidden: Float32Array,
+    as: Float32Array[],
+    bs: Float32Array[],
+    gradAs: Float32Array[],
+    gradBs: Float32Array[],
+    segments: Int32Array,
+    scales: Float32Array,
+    inDim: number,
+    outDim: number,
+  ): void;
   setThreads(threads: number): void;
   info(): { blasCore: string; blasConfig: string; blasThreads: number; kernelThreads: number };
 }
