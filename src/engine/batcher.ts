@@ -6,10 +6,11 @@
  * generator, and a row's logits do not depend on the other rows, so results do not depend on batching.
  *
  * Adapter switches are atomic for requests: `setAdapter` stops admitting, lets the running sequences finish on the
- * old weights, then swaps `model.adapter`; waiting requests start on the new one.
+ * old weights, then swaps `model.adapter`; waiting requests start on the new one. A request may also name its own
+ * adapter: sequences of different adapters share each forward, every adapter applied to its own rows (routes).
  */
 import { KvCache } from "./kv-cache.js";
-import type { LoraAdapter } from "./lora.js";
+import type { LoraAdapter, LoraRoute } from "./lora.js";
 import type { Model } from "./model.js";
 import { Rng } from "./random.js";
 import {
@@ -59,6 +60,8 @@ interface Request {
   limit: number;
   /** Cache slots of the samples, assigned at admission. */
   slots: number[];
+  /** Fixed at admission. */
+  adapter: LoraAdapter | null;
   /** Per sample; null until it finishes. */
   results: (SampleGeneration | null)[];
   open: number;
@@ -168,6 +171,7 @@ export class ContinuousBatcher {
       stopIds: new Set(opts.stopTokenIds),
       limit: newTokenLimit(opts, prompt.length, config.maxPositionEmbeddings),
       slots: [],
+      adapter: null,
       results: Array.from({ length: opts.n }, () => null),
       open: opts.n,
       state: "waiting",
@@ -193,6 +197,7 @@ export class ContinuousBatcher {
         const request = this.queue.shift()!;
         request.slots = this.freeSlots.splice(this.freeSlots.length - request.options.n, request.options.n);
         request.state = "running";
+        request.adapter = request.options.adapter === undefined ? this.model.adapter : request.options.adapter;
         this.runningRequests++;
         admitted.push(request);
       }
@@ -299,6 +304,7 @@ export class ContinuousBatcher {
     const positions = new Int32Array(rows);
     const slotOf = new Int32Array(rows);
     const lastRows: number[] = [];
+    const rowAdapters: (LoraAdapter | null)[] = [];
     let row = 0;
     for (const request of admitted) {
       const prompt = request.prompt;
@@ -306,15 +312,16 @@ export class ContinuousBatcher {
         tokens[row] = prompt[i];
         positions[row] = i;
         slotOf[row] = request.slots[0];
+        rowAdapters.push(request.adapter);
       }
       lastRows.push(row - 1);
     }
-    const logits = this.model.forwardCached(cache, tokens, positions, slotOf, lastRows);
+    const logits = this.model.forwardCached(cache, tokens, positions, slotOf, lastRows, routesOf(rowAdapters));
     const V = this.model.config.vocabSize;
     admitted.forEach((request, k) => {
       const promptLength = request.prompt.length;
       const opts = request.options;
-      request.callbacks.onStart?.({ promptTokens: promptLength, adapter: this.model.adapter });
+      request.callbacks.onStart?.({ promptTokens: promptLength, adapter: request.adapter });
       const logitsRow = logits.subarray(k * V, (k + 1) * V);
       for (let s = 0; s < opts.n; s++) {
         const slot = request.slots[s];
@@ -333,6 +340,14 @@ export class ContinuousBatcher {
         if (this.accept(seq, sampleToken(logitsRow, opts, seq.rng))) this.live.push(seq);
       }
     });
+    this.groupLiveByAdapter();
+  }
+
+  /** Orders live sequences so each adapter's rows are contiguous in a decode step (one route per adapter). */
+  private groupLiveByAdapter(): void {
+    const rank = new Map<LoraAdapter | null, number>();
+    for (const seq of this.live) if (!rank.has(seq.request.adapter)) rank.set(seq.request.adapter, rank.size);
+    if (rank.size > 1) this.live.sort((a, b) => rank.get(a.request.adapter)! - rank.get(b.request.adapter)!);
   }
 
   /** One token for every live sequence. */
@@ -349,6 +364,7 @@ export class ContinuousBatcher {
       positions,
       slotOf,
       Array.from({ length: count }, (_, i) => i),
+      routesOf(live.map((seq) => seq.request.adapter)),
     );
     const V = this.model.config.vocabSize;
     const still: Sequence[] = [];
@@ -441,4 +457,17 @@ export class ContinuousBatcher {
       swap.resolve();
     }
   }
+}
+
+/** Routes for rows whose adapters are given row by row: one per run of the same adapter (none for the base model). */
+function routesOf(rowAdapters: (LoraAdapter | null)[]): LoraRoute[] {
+  const routes: LoraRoute[] = [];
+  for (let start = 0; start < rowAdapters.length; ) {
+    let end = start + 1;
+    while (end < rowAdapters.length && rowAdapters[end] === rowAdapters[start]) end++;
+    const adapter = rowAdapters[start];
+    if (adapter) routes.push({ adapter, start, rows: end - start, dropoutSeed: null, grad: null });
+    start = end;
+  }
+  return routes;
 }

@@ -5,6 +5,7 @@
  * (prompt, sample) has its own seeded generator, so results do not depend on how sequences happened to be batched.
  */
 import { ContinuousBatcher } from "./batcher.js";
+import type { LoraAdapter } from "./lora.js";
 import type { Model } from "./model.js";
 import { type BeyondContext, contextOverflow, DEFAULT_REQUEST, type SampleGeneration } from "./request.js";
 import { type SamplingParams, validateSamplingParams } from "./sampling.js";
@@ -30,12 +31,19 @@ export interface GenerateOptions extends SamplingParams {
    * degrades or breaks most models).
    */
   beyondContext: BeyondContext;
+  /** One adapter per prompt (null: the base model), all decoded in one batch; null: the model's adapter for all. */
+  adapters: (LoraAdapter | null)[] | null;
 }
 
 const { promptIndex: _perPrompt, ...REQUEST_DEFAULTS } = DEFAULT_REQUEST;
 
 /** A request's defaults (request.ts) plus the batch's own settings. */
-export const DEFAULT_GENERATE: Readonly<GenerateOptions> = { ...REQUEST_DEFAULTS, maxBatch: 16, decode: null };
+export const DEFAULT_GENERATE: Readonly<GenerateOptions> = {
+  ...REQUEST_DEFAULTS,
+  maxBatch: 16,
+  decode: null,
+  adapters: null,
+};
 
 export type FinishReason = "stop_token" | "stop_string" | "length";
 
@@ -75,6 +83,8 @@ export function generate(
   prompts.forEach((p, i) => {
     if (p.length === 0) throw new Error(`prompt ${i} is empty`);
   });
+  if (opts.adapters !== null && opts.adapters.length !== prompts.length)
+    throw new Error(`adapters has ${opts.adapters.length} entries for ${prompts.length} prompts`);
   const maxPositions = model.config.maxPositionEmbeddings;
   const lengths = prompts.map((p) => p.length);
   if (opts.beyondContext !== "extrapolate") {
@@ -91,11 +101,15 @@ export function generate(
   if (total === 0) return [];
   const batcher = new ContinuousBatcher(model, { maxBatch: Math.min(slots, total), decode: opts.decode, capacity });
   const results: Generation[] = [];
-  const { maxBatch: _maxBatch, decode: _decode, ...requestOptions } = opts;
+  const { maxBatch: _maxBatch, decode: _decode, adapters, ...requestOptions } = opts;
   // generate() never cancels, so every finish reason is one of its own.
   const onFinish = (_: number, generation: SampleGeneration) => results.push(generation as Generation);
   for (const [promptIndex, prompt] of prompts.entries())
-    batcher.submit(prompt, { ...requestOptions, promptIndex }, { onFinish });
+    batcher.submit(
+      prompt,
+      { ...requestOptions, promptIndex, ...(adapters ? { adapter: adapters[promptIndex] } : {}) },
+      { onFinish },
+    );
   while (!batcher.idle) {
     batcher.step();
     onProgress?.({ finished: results.length, total, generatedTokens: batcher.generatedTokens });

@@ -30,6 +30,11 @@ export interface RequestOptions extends SamplingParams {
    * each of its prompts its own, so a prompt's output is the same whether it runs alone or in a list.
    */
   promptIndex: number;
+  /**
+   * The adapter this request runs with (null: the base model); undefined: the batcher's adapter at admission. Many
+   * adapters decode in one batch, each on its own sequences' rows.
+   */
+  adapter?: LoraAdapter | null;
 }
 
 export const DEFAULT_REQUEST: Readonly<RequestOptions> = {

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { contextOverflow, generate } from "../../src/engine/generate.js";
 import { KvCache } from "../../src/engine/kv-cache.js";
+import { adapterTensors, createLoraAdapter } from "../../src/engine/lora.js";
 import { Rng } from "../../src/engine/random.js";
 import { argmax } from "../../src/engine/sampling.js";
 import { randomTokens, tinyConfig, tinyModel } from "./tiny-model.js";
@@ -108,4 +109,41 @@ test("a KV cache larger than the machine's memory is refused before it is alloca
     () => new KvCache(config, 1_000_000, 1_000_000),
     /^Error: the KV cache for 1000000 sequences of 1000000 positions needs \d+\.\d GiB, more than this machine's/,
   );
+});
+
+test("per-prompt adapters in one batch give what each adapter gives alone (greedy and sampled)", () => {
+  const rng = new Rng(40);
+  const adapters = [0, 1, 2].map((i) => {
+    const adapter = createLoraAdapter(
+      config,
+      { rank: 2 + 2 * i, alpha: 8, dropout: 0.1, targets: i === 1 ? ["q_proj", "down_proj"] : ["v_proj", "up_proj"] },
+      new Rng(50 + i),
+    );
+    for (const tensor of adapterTensors(adapter))
+      for (let k = 0; k < tensor.length; k++) tensor[k] = rng.normal() * 0.5;
+    return adapter;
+  });
+  const many = Array.from({ length: 7 }, (_, i) => randomTokens(new Rng(60 + i), 2 + i, config.vocabSize));
+  const assigned = [adapters[0], null, adapters[1], adapters[2], adapters[0], adapters[1], null];
+  for (const sampling of [{ temperature: 0 }, { temperature: 1, seed: 3, n: 2 }]) {
+    const options = { ...sampling, maxNewTokens: 6, maxBatch: 5 };
+    const together = generate(model, many, { ...options, adapters: assigned });
+    for (const adapter of [null, ...adapters]) {
+      model.adapter = adapter;
+      const alone = generate(model, many, options);
+      model.adapter = null;
+      const mine = (g: { promptIndex: number }) => assigned[g.promptIndex] === adapter;
+      assert.deepEqual(
+        together.filter(mine).map((g) => g.tokens),
+        alone.filter(mine).map((g) => g.tokens),
+        `adapter ${adapter ? adapters.indexOf(adapter) : "none"}, temperature ${sampling.temperature}`,
+      );
+    }
+    const base = generate(model, many, options);
+    assert.notDeepEqual(
+      together.map((g) => g.tokens),
+      base.map((g) => g.tokens),
+      "the adapters change what is generated",
+    );
+  }
 });
