@@ -88,6 +88,8 @@ export interface DemoRequest {
   settings: DemoSettings;
   quick: boolean;
   command: string;
+  /** Inner loops run together (speed only; default DEFAULT_PARALLEL_ADAPTERS). */
+  parallelAdapters?: number;
   log?: (line: string) => void;
 }
 
@@ -111,6 +113,7 @@ export async function runDemo(request: DemoRequest): Promise<DemoReport> {
   const started = performance.now();
   const log = request.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const s = request.settings;
+  const parallel = request.parallelAdapters === undefined ? {} : { parallelAdapters: request.parallelAdapters };
   const out = path.resolve(request.out);
   const model = path.resolve(request.model);
   fs.mkdirSync(out, { recursive: true });
@@ -165,6 +168,7 @@ export async function runDemo(request: DemoRequest): Promise<DemoReport> {
       outDir: dir,
       resume: hasRun(dir),
       config,
+      ...parallel,
       log,
     });
     if (!summary.complete) throw new Error(`${dir}: evaluation is incomplete`);
@@ -276,6 +280,7 @@ export async function runDemo(request: DemoRequest): Promise<DemoReport> {
       maxAnswerTokens: 24,
       seed: s.seed,
       resume: hasRun(rlDir),
+      ...parallel,
     },
     { log },
   );

@@ -1,6 +1,7 @@
 /** `seal demo`: the whole SEAL experiment on the SEAL-mini world (see demo-run.ts). */
 import type { Command } from "commander";
 import { checkOutputFolder } from "../../io/output-path.js";
+import { DEFAULT_PARALLEL_ADAPTERS } from "../../seal/parallel-adapters.js";
 import { invocationText } from "../invocation.js";
 import { parseNonNegativeInt, parsePositiveInt } from "../options.js";
 
@@ -14,6 +15,7 @@ export interface DemoOptions {
   rlPassages?: number;
   rounds?: number;
   k?: number;
+  parallelAdapters?: number;
 }
 
 export function registerDemo(program: Command): void {
@@ -38,6 +40,12 @@ export function registerDemo(program: Command): void {
     .option("--rl-passages <n>", "training passages per ReST-EM round (default 40)", parsePositiveInt)
     .option("--rounds <n>", "ReST-EM rounds (default 2)", parsePositiveInt)
     .option("--k <n>", "self-edits sampled per training passage (default 8)", parsePositiveInt)
+    .option(
+      "--parallel-adapters <k>",
+      `inner loops trained and answered together (default ${DEFAULT_PARALLEL_ADAPTERS}; results equal one at a time ` +
+        "up to float rounding)",
+      parsePositiveInt,
+    )
     .action(async (options: DemoOptions) => {
       checkOutputFolder(options.out);
       const command = invocationText();
@@ -97,5 +105,6 @@ export async function runDemoCommand(options: DemoOptions, command = "seal demo"
     settings,
     quick: options.quick === true,
     command,
+    ...(options.parallelAdapters === undefined ? {} : { parallelAdapters: options.parallelAdapters }),
   });
 }

@@ -8,6 +8,7 @@ import { parseNonNegativeInt, parsePositiveInt } from "../options.js";
 import {
   addGraderOptions,
   addInnerLoopOptions,
+  addParallelAdaptersOption,
   type GraderOptions,
   graderFromOptions,
   type InnerLoopOptions,
@@ -28,6 +29,7 @@ export interface KnowledgeEvaluateOptions extends InnerLoopOptions, GraderOption
   limit: number;
   seed: number;
   resume?: boolean;
+  parallelAdapters: number;
 }
 
 export function registerKnowledgeEvaluate(group: Command): void {
@@ -52,6 +54,7 @@ export function registerKnowledgeEvaluate(group: Command): void {
     .option("--start <n>", "first record of the file", parseNonNegativeInt, 0)
     .option("--limit <n>", "records from --start (may change on --resume)", parsePositiveInt, 200);
   addInnerLoopOptions(command, { epochs: 10, batchSize: 1, splitNewlines: true });
+  addParallelAdaptersOption(command);
   addGraderOptions(command)
     .option(
       "--seed <n>",
@@ -92,6 +95,7 @@ export async function runKnowledgeEvaluate(options: KnowledgeEvaluateOptions): P
     config,
     tokenizerDir: options.tokenizer,
     judgeSettings: judgeSettingsFromOptions(options),
+    parallelAdapters: options.parallelAdapters,
     log,
   });
   const out = (line: string) => process.stdout.write(`${line}\n`);

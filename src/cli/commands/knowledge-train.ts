@@ -26,6 +26,7 @@ import { parseNonNegativeInt, parsePositiveInt, parsePositiveNumber } from "../o
 import {
   addGraderOptions,
   addInnerLoopOptions,
+  addParallelAdaptersOption,
   type GraderOptions,
   graderFromOptions,
   type InnerLoopOptions,
@@ -66,6 +67,8 @@ export interface KnowledgeTrainOptions extends InnerLoopOptions, Partial<GraderO
   sftGradAccum: number;
   seed: number;
   resume?: boolean;
+  /** Inner loops run together in the evaluation phase (default DEFAULT_PARALLEL_ADAPTERS). */
+  parallelAdapters?: number;
 }
 
 /** Test hooks and output of the run. */
@@ -126,6 +129,7 @@ export function registerKnowledgeTrain(group: Command): void {
     helpPrefix: "inner-loop ",
     splitNewlinesHelp: "keep each ---separated piece of a self-edit whole in the inner loop",
   });
+  addParallelAdaptersOption(command);
   addGraderOptions(command)
     .option("--seed <n>", "run seed (round r samples and trains with seed + r)", parseNonNegativeInt, 0)
     .option("--resume", "continue the run in --out at its first unfinished phase")
@@ -423,6 +427,7 @@ async function runRounds(
           seed: roundSeed,
         }),
         ...(judge === undefined ? {} : { judge }),
+        ...(options.parallelAdapters === undefined ? {} : { parallelAdapters: options.parallelAdapters }),
         judgeSettings: judgeSettingsFromOptions(options),
         log,
       });

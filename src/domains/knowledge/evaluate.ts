@@ -20,11 +20,12 @@
  * (evaluation-summary.ts, rendered by report.ts) and the plots (evaluation-plots.ts).
  */
 import path from "node:path";
-import { type DivergenceRecord, TrainingDivergedError } from "../../engine/divergence.js";
+import type { DivergenceRecord } from "../../engine/divergence.js";
 import { Model } from "../../engine/model.js";
 import { loadModel } from "../../io/model-files.js";
 import { checkTokenizerFitsModel, loadTokenizer, type TextTokenizer } from "../../io/tokenizer.js";
 import { fingerprintFile, fingerprintModelFolder } from "../../seal/fingerprint.js";
+import { DEFAULT_PARALLEL_ADAPTERS } from "../../seal/parallel-adapters.js";
 import { createProgress, type ProgressStream } from "../../seal/progress.js";
 import type { RecordLog } from "../../seal/records.js";
 import { openRun, type Run } from "../../seal/run-dir.js";
@@ -48,7 +49,7 @@ import {
 } from "./evaluation-records.js";
 import { evaluationRecordView } from "./evaluation-regrade.js";
 import type { EvaluationSummary } from "./evaluation-summary.js";
-import { answerPrompts, runInnerLoop } from "./inner-loop.js";
+import { answerPrompts, type InnerLoopOutcome, type InnerLoopSettings, runInnerLoops } from "./inner-loop.js";
 import { innerLoopSettingsOf } from "./inner-loop-config.js";
 import type { JudgeSession, JudgeSettings } from "./judge-session.js";
 import { closedBookQaPrompt } from "./prompts.js";
@@ -72,6 +73,8 @@ export interface EvaluateRequest {
   judge?: AnswerJudge;
   /** Time limit, attempts and failure budget of the judge (not part of the config: may change on --resume). */
   judgeSettings?: JudgeSettings;
+  /** Inner loops trained and answered together (not part of the config: results do not depend on it). */
+  parallelAdapters?: number;
   progressStream?: ProgressStream;
   log?: (line: string) => void;
 }
@@ -109,6 +112,9 @@ export async function evaluateKnowledge(request: EvaluateRequest): Promise<Evalu
   const { config } = request;
   const log = request.log ?? (() => {});
   checkConfig(config);
+  const parallel = request.parallelAdapters;
+  if (parallel !== undefined && !(Number.isInteger(parallel) && parallel >= 1))
+    throw new Error(`--parallel-adapters must be a positive integer, got ${parallel}`);
   const passages = readEvaluationPassages(request.inputPath, config);
   const judge = judgeOf(config.grader, request);
 
@@ -145,7 +151,8 @@ export async function evaluateKnowledge(request: EvaluateRequest): Promise<Evalu
       if (run.resumed && judge !== null) {
         await regradeOnResume(records, judge, evaluationRecordView(new Set(passages.map((p) => p.index))), log);
       }
-      await evaluatePassages(run, records, passages, config, engine, judge, request.progressStream, log);
+      const parallel = request.parallelAdapters ?? DEFAULT_PARALLEL_ADAPTERS;
+      await evaluatePassages(run, records, passages, config, engine, judge, parallel, request.progressStream, log);
       return finishEvaluationRun(
         run.dir,
         passages,
@@ -162,6 +169,20 @@ export async function evaluateKnowledge(request: EvaluateRequest): Promise<Evalu
   }
 }
 
+interface Baseline {
+  answers: string[];
+  grades: AnswerGrade[];
+  /** Time to answer and grade it, charged to the first record written for its passage (0 when reused). */
+  seconds: number;
+}
+
+interface PendingUnit {
+  passage: EvaluationPassage;
+  edit: number;
+  repeat: number;
+  key: string;
+}
+
 async function evaluatePassages(
   run: Run,
   records: RecordLog<EvaluationRecord>,
@@ -169,6 +190,7 @@ async function evaluatePassages(
   config: EvaluationConfig,
   engine: Engine,
   judge: JudgeSession | null,
+  parallelAdapters: number,
   progressStream: ProgressStream | undefined,
   log: (line: string) => void,
 ): Promise<void> {
@@ -187,122 +209,169 @@ async function evaluatePassages(
     name: "inner loops",
     stream: progressStream,
   });
-  const { model, tokenizer, stopTokenIds } = engine;
-  for (const passage of passages) {
-    const keys = keysOf(passage);
-    if (keys.every((key) => records.has(key))) continue;
-    const prompts = passage.questions.map((q) => closedBookQaPrompt(passage.title, q.question));
-
-    // The baseline: reused from a finished record of this passage, else answered and graded now.
-    let baselineSeconds = 0;
-    const existing = keys.map((key) => records.get(key)).find((record) => record !== undefined);
-    let baselineAnswers: string[];
-    let baselineGrades: AnswerGrade[];
-    if (existing) {
-      baselineAnswers = existing.questions.map((q) => q.baselineAnswer);
-      baselineGrades = existing.questions.map((q) => q.baselineGrade);
-    } else {
-      const started = performance.now();
-      model.adapter = null;
-      baselineAnswers = answerPrompts(model, tokenizer, prompts, settings, stopTokenIds);
-      baselineGrades = await gradeAnswers(passage, baselineAnswers, judge);
-      // A stopped judge would fail every verdict of the inner loops below: stop before training them.
-      judge?.throwIfStopped();
-      baselineSeconds = (performance.now() - started) / 1000;
-    }
-
-    for (let edit = 0; edit < passage.selfEdits.length; edit++) {
-      const selfEdit = passage.selfEdits[edit];
-      for (let repeat = 0; repeat < repeats; repeat++) {
-        const key = recordKey(passage.index, edit, repeat);
-        if (records.has(key)) continue;
-        progress.setLabel(key);
-        const started = performance.now();
-        const seed = innerLoopSeed(config.seed, key);
-        const update = config.mode !== "no-update";
-        const sequences = update
-          ? buildTrainSequences(selfEdit, passage.context, passage.title, { splitNewlines: config.splitNewlines })
-          : [];
-        let adaptedAnswers = baselineAnswers;
-        let adaptedGrades = baselineGrades;
-        let training: EvaluationRecord["training"] = null;
-        let trainSeconds = 0;
-        let answerSeconds = 0;
-        let gradeSeconds = 0;
-        let divergence: DivergenceRecord | undefined;
-        if (update) {
-          const stepLosses: number[] = [];
-          const trainStart = performance.now();
-          try {
-            const result = runInnerLoop(model, tokenizer, sequences, prompts, settings, stopTokenIds, seed, (step) =>
-              stepLosses.push(step.loss),
-            );
-            adaptedAnswers = result.answers;
-            trainSeconds = result.trainSeconds;
-            answerSeconds = result.answerSeconds;
-            training = {
-              steps: stepLosses.length,
-              stepLosses,
-              firstEpochLoss: result.firstEpochLoss,
-              lastEpochLoss: result.lastEpochLoss,
-              trainTokens: result.trainTokens,
-            };
-            const gradeStart = performance.now();
-            adaptedGrades = await gradeAnswers(passage, adaptedAnswers, judge);
-            gradeSeconds = (performance.now() - gradeStart) / 1000;
-          } catch (error) {
-            // A diverged inner loop is a finished unit with zero reward: recorded, so --resume does not retry it.
-            if (!(error instanceof TrainingDivergedError)) throw error;
-            divergence = error.toRecord();
-            trainSeconds = (performance.now() - trainStart) / 1000;
-            adaptedAnswers = passage.questions.map(() => "");
-            adaptedGrades = passage.questions.map(() => divergedGrade());
-            log(`${key}: ${error.message}; recorded as diverged (reward 0)`);
-          }
-        }
-        const baselineAccuracy = accuracyOf(baselineGrades);
-        const adaptedAccuracy = accuracyOf(adaptedGrades);
-        const record: EvaluationRecord = {
-          key,
-          passage: passage.index,
+  const pending: PendingUnit[] = passages
+    .flatMap((passage) =>
+      passage.selfEdits.flatMap((_, edit) =>
+        Array.from({ length: repeats }, (_, repeat) => ({
+          passage,
           edit,
           repeat,
-          title: passage.title,
-          seed,
-          update,
-          passageOnly: pythonStrip(selfEdit) === "",
-          selfEdit,
-          sequences,
-          sequenceTokens: sequences.map(
-            (text) => tokenizer.encode(text, { addSpecialTokens: settings.addSpecialTokens }).length,
-          ),
-          questions: passage.questions.map((q, i) => ({
-            question: q.question,
-            gold: q.answer,
-            baselineAnswer: baselineAnswers[i],
-            baselineGrade: baselineGrades[i],
-            adaptedAnswer: adaptedAnswers[i],
-            adaptedGrade: adaptedGrades[i],
-          })),
-          baselineAccuracy,
-          adaptedAccuracy,
-          gain: baselineAccuracy === null || adaptedAccuracy === null ? null : adaptedAccuracy - baselineAccuracy,
-          training,
-          ...(divergence === undefined ? {} : { divergence }),
-          timings: {
-            baselineSeconds,
-            trainSeconds,
-            answerSeconds,
-            gradeSeconds,
-            totalSeconds: (performance.now() - started) / 1000 + baselineSeconds,
-          },
-        };
-        records.appendRecord(key, record);
-        judge?.throwIfStopped();
-        baselineSeconds = 0;
-        progress.tick(1, key);
-      }
-    }
+          key: recordKey(passage.index, edit, repeat),
+        })),
+      ),
+    )
+    .filter((unit) => !records.has(unit.key));
+  const baselines = new Map<number, Baseline>();
+  // Inner loops run `parallelAdapters` at a time (their adapters train and answer together); records stay one per
+  // inner loop, appended in order, so --resume picks up unit by unit whatever the group size was.
+  for (let from = 0; from < pending.length; from += parallelAdapters) {
+    const group = pending.slice(from, from + parallelAdapters);
+    for (const unit of group) await ensureBaseline(unit.passage, records, keysOf, baselines, engine, settings, judge);
+    progress.setLabel(group.length === 1 ? group[0].key : `${group[0].key} +${group.length - 1}`);
+    await evaluateGroup(group, records, baselines, config, engine, judge, log, () => progress.tick(1));
   }
   progress.finish();
+}
+
+/** The base model's answers for a passage: reused from one of its finished records, else answered and graded. */
+async function ensureBaseline(
+  passage: EvaluationPassage,
+  records: RecordLog<EvaluationRecord>,
+  keysOf: (passage: EvaluationPassage) => string[],
+  baselines: Map<number, Baseline>,
+  engine: Engine,
+  settings: InnerLoopSettings,
+  judge: JudgeSession | null,
+): Promise<void> {
+  if (baselines.has(passage.index)) return;
+  const existing = keysOf(passage)
+    .map((key) => records.get(key))
+    .find((record) => record !== undefined);
+  if (existing) {
+    baselines.set(passage.index, {
+      answers: existing.questions.map((q) => q.baselineAnswer),
+      grades: existing.questions.map((q) => q.baselineGrade),
+      seconds: 0,
+    });
+    return;
+  }
+  const started = performance.now();
+  const { model, tokenizer, stopTokenIds } = engine;
+  const answers = answerPrompts(model, tokenizer, promptsOf(passage), settings, stopTokenIds, null);
+  const grades = await gradeAnswers(passage, answers, judge);
+  // A stopped judge would fail every verdict of the inner loops below: stop before training them.
+  judge?.throwIfStopped();
+  baselines.set(passage.index, { answers, grades, seconds: (performance.now() - started) / 1000 });
+}
+
+function promptsOf(passage: EvaluationPassage): string[] {
+  return passage.questions.map((q) => closedBookQaPrompt(passage.title, q.question));
+}
+
+/** Trains and answers a group of inner loops together, then grades and records each, in order. */
+async function evaluateGroup(
+  group: PendingUnit[],
+  records: RecordLog<EvaluationRecord>,
+  baselines: Map<number, Baseline>,
+  config: EvaluationConfig,
+  engine: Engine,
+  judge: JudgeSession | null,
+  log: (line: string) => void,
+  tick: () => void,
+): Promise<void> {
+  const settings = innerLoopSettingsOf(config);
+  const { model, tokenizer, stopTokenIds } = engine;
+  const started = performance.now();
+  const update = config.mode !== "no-update";
+  const units = group.map((unit) => ({
+    seed: innerLoopSeed(config.seed, unit.key),
+    sequences: update
+      ? buildTrainSequences(unit.passage.selfEdits[unit.edit], unit.passage.context, unit.passage.title, {
+          splitNewlines: config.splitNewlines,
+        })
+      : [],
+    questionPrompts: promptsOf(unit.passage),
+  }));
+  const outcomes: (InnerLoopOutcome | null)[] = update
+    ? runInnerLoops(model, tokenizer, units, settings, stopTokenIds)
+    : units.map(() => null);
+  const groupSeconds = (performance.now() - started) / 1000 / group.length;
+  for (const [i, unit] of group.entries()) {
+    const { passage, edit, repeat, key } = unit;
+    const baseline = baselines.get(passage.index)!;
+    const outcome = outcomes[i];
+    let adaptedAnswers = baseline.answers;
+    let adaptedGrades = baseline.grades;
+    let training: EvaluationRecord["training"] = null;
+    let trainSeconds = 0;
+    let answerSeconds = 0;
+    let gradeSeconds = 0;
+    let divergence: DivergenceRecord | undefined;
+    if (outcome?.ok) {
+      const { result } = outcome;
+      adaptedAnswers = result.answers;
+      trainSeconds = result.trainSeconds;
+      answerSeconds = result.answerSeconds;
+      training = {
+        steps: outcome.stepLosses.length,
+        stepLosses: outcome.stepLosses,
+        firstEpochLoss: result.firstEpochLoss,
+        lastEpochLoss: result.lastEpochLoss,
+        trainTokens: result.trainTokens,
+      };
+      const gradeStart = performance.now();
+      adaptedGrades = await gradeAnswers(passage, adaptedAnswers, judge);
+      gradeSeconds = (performance.now() - gradeStart) / 1000;
+    } else if (outcome) {
+      // A diverged inner loop is a finished unit with zero reward: recorded, so --resume does not retry it.
+      divergence = outcome.error.toRecord();
+      trainSeconds = outcome.trainSeconds;
+      adaptedAnswers = passage.questions.map(() => "");
+      adaptedGrades = passage.questions.map(() => divergedGrade());
+      log(`${key}: ${outcome.error.message}; recorded as diverged (reward 0)`);
+    }
+    const baselineAccuracy = accuracyOf(baseline.grades);
+    const adaptedAccuracy = accuracyOf(adaptedGrades);
+    const selfEdit = passage.selfEdits[edit];
+    const sequences = units[i].sequences;
+    const record: EvaluationRecord = {
+      key,
+      passage: passage.index,
+      edit,
+      repeat,
+      title: passage.title,
+      seed: units[i].seed,
+      update,
+      passageOnly: pythonStrip(selfEdit) === "",
+      selfEdit,
+      sequences,
+      sequenceTokens: sequences.map(
+        (text) => tokenizer.encode(text, { addSpecialTokens: settings.addSpecialTokens }).length,
+      ),
+      questions: passage.questions.map((q, k) => ({
+        question: q.question,
+        gold: q.answer,
+        baselineAnswer: baseline.answers[k],
+        baselineGrade: baseline.grades[k],
+        adaptedAnswer: adaptedAnswers[k],
+        adaptedGrade: adaptedGrades[k],
+      })),
+      baselineAccuracy,
+      adaptedAccuracy,
+      gain: baselineAccuracy === null || adaptedAccuracy === null ? null : adaptedAccuracy - baselineAccuracy,
+      training,
+      ...(divergence === undefined ? {} : { divergence }),
+      timings: {
+        baselineSeconds: baseline.seconds,
+        trainSeconds,
+        answerSeconds,
+        gradeSeconds,
+        totalSeconds: groupSeconds + gradeSeconds + baseline.seconds,
+      },
+    };
+    records.appendRecord(key, record);
+    baseline.seconds = 0;
+    judge?.throwIfStopped();
+    tick();
+  }
 }

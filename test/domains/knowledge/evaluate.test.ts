@@ -56,7 +56,10 @@ function tinyConfig(overrides: Partial<EvaluationConfig> = {}): EvaluationConfig
 }
 
 let runCount = 0;
-function evaluate(config: EvaluationConfig, options: { out?: string; resume?: boolean; input?: string } = {}) {
+function evaluate(
+  config: EvaluationConfig,
+  options: { out?: string; resume?: boolean; input?: string; parallelAdapters?: number } = {},
+) {
   const out = options.out ?? path.join(root, `run-${runCount++}`);
   const progress: string[] = [];
   return evaluateKnowledge({
@@ -65,6 +68,7 @@ function evaluate(config: EvaluationConfig, options: { out?: string; resume?: bo
     outDir: out,
     resume: options.resume === true,
     config,
+    ...(options.parallelAdapters === undefined ? {} : { parallelAdapters: options.parallelAdapters }),
     progressStream: { write: (text: string) => progress.push(text) },
   }).then((summary) => ({ summary, out, records: readRecords(out), progress }));
 }
@@ -388,20 +392,44 @@ describe("knowledge evaluate: runs on a tiny model", () => {
   });
 
   it("resuming with a larger --limit ends with the summary of an uninterrupted run", async () => {
-    const full = await evaluate(tinyConfig());
+    // one inner loop at a time: bit-for-bit equality needs the same groups (a group changes float rounding)
+    const one = { parallelAdapters: 1 };
+    const full = await evaluate(tinyConfig(), one);
     const out = path.join(root, "resumed");
-    const partial = await evaluate(tinyConfig({ limit: 1 }), { out });
+    const partial = await evaluate(tinyConfig({ limit: 1 }), { out, ...one });
     assert.equal(partial.records.length, 1);
-    const resumed = await evaluate(tinyConfig(), { out, resume: true });
+    const resumed = await evaluate(tinyConfig(), { out, resume: true, ...one });
     assert.equal(resumed.records.length, 2);
     assert.deepEqual(resumed.records[0], partial.records[0], "the finished record is kept, not recomputed");
     const strip = (records: EvaluationRecord[]) => records.map(({ timings: _t, ...rest }) => rest);
     assert.deepEqual(strip(resumed.records), strip(full.records));
     assert.deepEqual(withoutTiming(resumed.summary), withoutTiming(full.summary));
     // resuming a finished run computes nothing and rewrites the same summary
-    const again = await evaluate(tinyConfig(), { out, resume: true });
+    const again = await evaluate(tinyConfig(), { out, resume: true, ...one });
     assert.equal(again.records.length, 2);
     assert.deepEqual(withoutTiming(again.summary), withoutTiming(full.summary));
+  });
+
+  it("inner loops run together (--parallel-adapters) give the answers of one at a time, losses to float rounding", async () => {
+    const config = tinyConfig({ completions: 2, repeats: 2 });
+    const alone = await evaluate(config, { parallelAdapters: 1 });
+    const together = await evaluate(config, { parallelAdapters: 3 });
+    assert.equal(together.records.length, alone.records.length);
+    assert.ok(alone.records.length >= 4, "several groups of inner loops");
+    together.records.forEach((record, i) => {
+      const reference = alone.records[i];
+      assert.equal(record.key, reference.key, "records keep their order");
+      assert.deepEqual(
+        record.questions.map((q) => q.adaptedAnswer),
+        reference.questions.map((q) => q.adaptedAnswer),
+        record.key,
+      );
+      const losses = record.training?.stepLosses ?? [];
+      assert.equal(losses.length, reference.training?.stepLosses.length);
+      losses.forEach((loss, k) => {
+        assert.ok(Math.abs(loss - (reference.training?.stepLosses[k] ?? Number.NaN)) < 1e-4, `${record.key} step ${k}`);
+      });
+    });
   });
 
   it("an inner loop whose training diverges is recorded as diverged with reward 0; resume keeps it", async () => {
