@@ -433,6 +433,21 @@ static napi_value js_vec_sum(napi_env env, napi_callback_info info) {
   return result;
 }
 
+/* logitsScan(logits, stats): stats[0] = argmax (-1: a NaN, -2: all -Infinity), stats[1] = entries above -Infinity */
+static napi_value js_logits_scan(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!load_args(&a, env, info, 2, "logitsScan")) return NULL;
+  int64_t n = length_of(&a, 0);
+  float *x = f32(&a, 0, n, "logits");
+  int32_t *stats = i32(&a, 1, 2, "stats");
+  if (a.failed) return NULL;
+  if (n > INT32_MAX) return fail(&a, "ERR_SEAL_EXTENT", "logitsScan: more than 2^31-1 logits"), NULL;
+  int64_t finite = 0;
+  stats[0] = (int32_t)logits_scan(x, n, &finite);
+  stats[1] = (int32_t)finite;
+  return undefined(env);
+}
+
 static napi_value js_set_threads(napi_env env, napi_callback_info info) {
   Args a;
   if (!load_args(&a, env, info, 1, "setThreads")) return NULL;
@@ -494,6 +509,7 @@ static napi_value init(napi_env env, napi_value exports) {
       EXPORT("vecSum", js_vec_sum),
       EXPORT("setThreads", js_set_threads),
       EXPORT("info", js_info),
+      EXPORT("logitsScan", js_logits_scan),
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;
