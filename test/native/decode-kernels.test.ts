@@ -1,13 +1,14 @@
 /**
  * The decode-step kernels against independent float64 loops: the small-M matmul on shapes that reach every path
- * (M ≤ 2 streaming, M ≥ 3 strips with K chunks of 1024, ragged N and K, unaligned buffers), and the native
- * logits scan behind sampling's argmax.
+ * (M ≤ 2 streaming, M ≥ 3 strips with K chunks of 1024, ragged N and K, unaligned buffers), attention of single
+ * query tokens over cache rows (every head of a KV group at once), and the native logits scan behind argmax.
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { Rng } from "../../src/engine/random.js";
 import { argmax, sampleToken } from "../../src/engine/sampling.js";
 import { native } from "../../src/native/index.js";
+import * as ref from "./reference-ops.js";
 
 /** x·Wᵀ in float64, one plain loop per output. */
 function matmulReference(x: Float32Array, w: Float32Array, m: number, n: number, k: number): Float64Array {
@@ -52,6 +53,49 @@ test("matmulSmallM matches a float64 loop for rows 1..17 on strips, K chunks and
     }
   }
   t.diagnostic(`matmulSmallM: worst |error|/√k ${worst.toExponential(2)}`);
+});
+
+test("attentionForward for one query token per cache slot matches the float64 reference", (t) => {
+  const rng = new Rng(10);
+  let worst = 0;
+  // [heads, kvHeads, headDim]: Qwen2.5-0.5B's 14/2 × 64, 128 and 80 (64 + a 16 tail), 48 and 16 (no 64-wide slice)
+  for (const [heads, kvHeads, headDim] of [
+    [14, 2, 64],
+    [4, 1, 128],
+    [6, 3, 80],
+    [4, 2, 48],
+    [2, 2, 16],
+  ]) {
+    // one token per slot, each with its own key range: 1 key, block edges 15/16/17, 33, 200 and an empty range
+    const counts = [1, 15, 16, 17, 33, 200, 0];
+    const capacity = 203;
+    const tokens = counts.length;
+    const keyBase = Int32Array.from(counts, (_, s) => s * capacity + (s % 2));
+    const keyCount = Int32Array.from(counts);
+    const rows = tokens * capacity + 1;
+    const q = randomAt(rng, tokens * heads * headDim, 0);
+    const k = randomAt(rng, rows * kvHeads * headDim, 0);
+    const v = randomAt(rng, rows * kvHeads * headDim, 0);
+    const scale = 1 / Math.sqrt(headDim);
+    const args = [keyBase, keyCount, tokens, heads, kvHeads, headDim, scale] as const;
+    const want = ref.attention(q, k, v, ...args);
+    const out = new Float32Array(tokens * heads * headDim).fill(Number.NaN);
+    const lse = new Float32Array(tokens * heads).fill(Number.NaN);
+    native.attentionForward(out, lse, q, k, v, ...args);
+    const label = `heads ${heads}/${kvHeads} × ${headDim}`;
+    worst = Math.max(worst, ref.relError(out, want.out));
+    assert.ok(ref.relError(out, want.out) < 1e-5, `${label}: out`);
+    for (let i = 0; i < lse.length; i++) {
+      const ok = Number.isFinite(want.lse[i])
+        ? Math.abs(lse[i] - want.lse[i]) < 1e-5 * (1 + Math.abs(want.lse[i]))
+        : lse[i] === want.lse[i];
+      assert.ok(ok, `${label}: lse[${i}] = ${lse[i]}, want ${want.lse[i]}`);
+    }
+    const outNoLse = new Float32Array(out.length);
+    native.attentionForward(outNoLse, null, q, k, v, ...args);
+    assert.deepEqual(outNoLse, out);
+  }
+  t.diagnostic(`attention decode: worst rel error ${worst.toExponential(2)}`);
 });
 
 /** The scan's contract in plain JavaScript: argmax (lowest index), -1 on NaN, -2 when nothing is finite. */
