@@ -203,7 +203,14 @@ void attention_forward(float *out, float *lse, const float *q, const float *k, c
   for (int64_t t = 0; t < tokens; t++)
     if (t == 0 || key_base[t] != key_base[t - 1] || t - item_start[items - 1] >= CHUNK) item_start[items++] = t;
   item_start[items] = tokens;
-#pragma omp parallel if (tokens * max_count * q_stride > SEAL_OMP_MIN_WORK)
+  /* A decode step (one token per item) at a short context is ~100 µs of work: on a machine shared with other
+   * processes a fork/join can wait a whole scheduler tick for a descheduled thread, so it stays on one thread
+   * until the keys read add up to ~2M multiply-adds per pass. */
+  int64_t keys_read = 0;
+  for (int64_t t = 0; t < tokens; t++) keys_read += key_count[t];
+  const int parallel = items == tokens ? keys_read * q_stride > 64 * SEAL_OMP_MIN_WORK
+                                       : tokens * max_count * q_stride > SEAL_OMP_MIN_WORK;
+#pragma omp parallel if (parallel)
   {
     float *p = malloc(sizeof(float) * (size_t)(4 * max_count));
     float *zeros = calloc((size_t)head_dim, sizeof(float));
