@@ -132,7 +132,9 @@ static void matmul_strips(float *out, const float *x, const float *w, int64_t m,
   if (strip > per_thread) strip = per_thread;
   if (strip < 4) strip = 4;
   const int64_t strips = (n4 + strip - 1) / strip, row_blocks = (m + 5) / 6;
-#pragma omp parallel for schedule(static) if (m * n * k > 8 * SEAL_OMP_MIN_WORK)
+  /* guided: large runs of consecutive strips (so the next-strip prefetch lands in the right L2), then small ones,
+   * so a thread that was descheduled on a shared machine does not leave the other one waiting at the barrier */
+#pragma omp parallel for schedule(guided) if (m * n * k > 8 * SEAL_OMP_MIN_WORK)
   for (int64_t s = 0; s < strips; s++) {
     const int64_t o_start = s * strip, o_end = o_start + strip < n4 ? o_start + strip : n4;
     for (int64_t i0 = 0; i0 < k; i0 += KC) {
@@ -158,7 +160,7 @@ void matmul_small_m(float *out, const float *x, const float *w, int64_t m, int64
     return;
   }
 #endif
-#pragma omp parallel for schedule(static) if (m * n * k > 8 * SEAL_OMP_MIN_WORK)
+#pragma omp parallel for schedule(guided) if (m * n * k > 8 * SEAL_OMP_MIN_WORK)
   for (int64_t o0 = 0; o0 < n; o0 += 4) {
     const int64_t rs = n - o0 < 4 ? n - o0 : 4;
 #ifdef __AVX512F__
