@@ -558,6 +558,21 @@ static napi_value js_lora_backward_segments(napi_env env, napi_callback_info inf
   return undefined(env);
 }
 
+/* logitsScan(logits, stats): stats[0] = argmax (-1: a NaN, -2: all -Infinity), stats[1] = entries above -Infinity */
+static napi_value js_logits_scan(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!load_args(&a, env, info, 2, "logitsScan")) return NULL;
+  int64_t n = length_of(&a, 0);
+  float *x = f32(&a, 0, n, "logits");
+  int32_t *stats = i32(&a, 1, 2, "stats");
+  if (a.failed) return NULL;
+  if (n > INT32_MAX) return fail(&a, "ERR_SEAL_EXTENT", "logitsScan: more than 2^31-1 logits"), NULL;
+  int64_t finite = 0;
+  stats[0] = (int32_t)logits_scan(x, n, &finite);
+  stats[1] = (int32_t)finite;
+  return undefined(env);
+}
+
 static napi_value js_set_threads(napi_env env, napi_callback_info info) {
   Args a;
   if (!load_args(&a, env, info, 1, "setThreads")) return NULL;
@@ -621,6 +636,7 @@ static napi_value init(napi_env env, napi_value exports) {
       EXPORT("loraBackwardSegments", js_lora_backward_segments),
       EXPORT("setThreads", js_set_threads),
       EXPORT("info", js_info),
+      EXPORT("logitsScan", js_logits_scan),
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

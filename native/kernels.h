@@ -95,4 +95,8 @@ void vec_mul(float *a, const float *b, int64_t n);            /* a *= b */
 double vec_sum_squares(const float *a, int64_t n);
 float vec_sum(const float *a, int64_t n); /* streaming read; float accumulation */
 
+/* Lowest index of the largest logit; -1 when any entry is NaN, -2 when none is above -Infinity (or n is 0).
+ * *finite_count gets the number of entries above -Infinity. */
+int64_t logits_scan(const float *x, int64_t n, int64_t *finite_count);
+
 #endif

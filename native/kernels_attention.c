@@ -8,6 +8,9 @@
 #include <string.h>
 #include "fast_exp.h"
 #include "kernels.h"
+#ifdef __AVX512F__
+#include <immintrin.h>
+#endif
 
 static inline float dot(const float *a, const float *b, int64_t n) {
   float s = 0.0f;
@@ -98,6 +101,91 @@ static float attend_rows(float *o, float *p, const float *qv, const float *k, co
   return max + logf(sum);
 }
 
+#ifdef __AVX512F__
+/* r[i] = Σ lanes of a_i for 16 vectors: a transposing tree of 45 shuffles and adds instead of 16 reductions. */
+static inline __m512 sum16(const __m512 a[16]) {
+  __m512 u[4];
+  for (int g = 0; g < 4; g++) {
+    const __m512 *x = a + 4 * g;
+    const __m512 ab = _mm512_add_ps(_mm512_unpacklo_ps(x[0], x[1]), _mm512_unpackhi_ps(x[0], x[1]));
+    const __m512 cd = _mm512_add_ps(_mm512_unpacklo_ps(x[2], x[3]), _mm512_unpackhi_ps(x[2], x[3]));
+    const __m512d abd = _mm512_castps_pd(ab), cdd = _mm512_castps_pd(cd);
+    /* lane l of u[g]: the lane-l partial sums of x[0..3] */
+    u[g] = _mm512_add_ps(_mm512_castpd_ps(_mm512_unpacklo_pd(abd, cdd)), _mm512_castpd_ps(_mm512_unpackhi_pd(abd, cdd)));
+  }
+  const __m512 s01 = _mm512_add_ps(_mm512_shuffle_f32x4(u[0], u[1], 0x88), _mm512_shuffle_f32x4(u[0], u[1], 0xDD));
+  const __m512 s23 = _mm512_add_ps(_mm512_shuffle_f32x4(u[2], u[3], 0x88), _mm512_shuffle_f32x4(u[2], u[3], 0xDD));
+  return _mm512_add_ps(_mm512_shuffle_f32x4(s01, s23, 0x88), _mm512_shuffle_f32x4(s01, s23, 0xDD));
+}
+
+/*
+ * Decode: the `nh` query heads that share one KV head, for one query token, against `count` keys and values in
+ * their cache rows (row stride `stride`); head_dim a multiple of 16. Keys and values go by blocks of KB rows that
+ * stay in L1 while every head uses them (a long cache is read from L2 once, not once per head). Scores: 16 keys
+ * per vector of dot products (sum16); values: two accumulator sets so the FMA chains overlap.
+ * p: nh·(count+16) floats; acc: nh·head_dim floats.
+ */
+#define KB 32
+static void attend_heads_rows(float *o, float *lse, const float *q, const float *k, const float *v, int64_t stride,
+                              int64_t count, int64_t nh, int64_t head_dim, float scale, float *p, float *acc) {
+  const int64_t nv = head_dim / 16, cp = (count + 15) & ~(int64_t)15;
+  for (int64_t j0 = 0; j0 < count; j0 += 16) {
+    /* keys past the end repeat the last one: their scores land in the padding and are never read */
+    const float *kr[16];
+    for (int jj = 0; jj < 16; jj++) kr[jj] = k + (j0 + jj < count ? j0 + jj : count - 1) * stride;
+    for (int64_t h = 0; h < nh; h++) {
+      const float *qh = q + h * head_dim;
+      __m512 a[16];
+#define KEY(jj) a[jj] = _mm512_fmadd_ps(qv, _mm512_loadu_ps(kr[jj] + 16 * vi), a[jj]);
+      for (int jj = 0; jj < 16; jj++) a[jj] = _mm512_setzero_ps();
+      for (int64_t vi = 0; vi < nv; vi++) {
+        const __m512 qv = _mm512_loadu_ps(qh + 16 * vi);
+        KEY(0) KEY(1) KEY(2) KEY(3) KEY(4) KEY(5) KEY(6) KEY(7)
+        KEY(8) KEY(9) KEY(10) KEY(11) KEY(12) KEY(13) KEY(14) KEY(15)
+      }
+#undef KEY
+      _mm512_storeu_ps(p + h * cp + j0, _mm512_mul_ps(sum16(a), _mm512_set1_ps(scale)));
+    }
+  }
+  for (int64_t h = 0; h < nh; h++) {
+    float *ph = p + h * cp;
+    float max = -INFINITY;
+#pragma omp simd reduction(max : max)
+    for (int64_t j = 0; j < count; j++) max = ph[j] > max ? ph[j] : max;
+    float sum = 0.0f;
+#pragma omp simd reduction(+ : sum)
+    for (int64_t j = 0; j < count; j++) {
+      ph[j] = seal_expf(ph[j] - max);
+      sum += ph[j];
+    }
+    if (lse) lse[h] = max + logf(sum);
+    const float inv = 1.0f / sum;
+    for (int64_t j = 0; j < count; j++) ph[j] *= inv;
+  }
+  for (int64_t i = 0; i < nh * head_dim; i++) acc[i] = 0.0f;
+  for (int64_t j0 = 0; j0 < count; j0 += KB) {
+    const int64_t j1 = j0 + KB < count ? j0 + KB : count;
+    for (int64_t h = 0; h < nh; h++) {
+      const float *ph = p + h * cp;
+      for (int64_t d0 = 0; d0 < head_dim; d0 += 16) {
+        /* 16 dimensions of one head over the block; even and odd keys in separate chains */
+        __m512 a0 = _mm512_loadu_ps(acc + h * head_dim + d0), a1 = _mm512_setzero_ps();
+        const float *vr = v + d0;
+        int64_t j = j0;
+        for (; j + 2 <= j1; j += 2) {
+          a0 = _mm512_fmadd_ps(_mm512_set1_ps(ph[j]), _mm512_loadu_ps(vr + j * stride), a0);
+          a1 = _mm512_fmadd_ps(_mm512_set1_ps(ph[j + 1]), _mm512_loadu_ps(vr + (j + 1) * stride), a1);
+        }
+        if (j < j1) a0 = _mm512_fmadd_ps(_mm512_set1_ps(ph[j]), _mm512_loadu_ps(vr + j * stride), a0);
+        _mm512_storeu_ps(acc + h * head_dim + d0, _mm512_add_ps(a0, a1));
+      }
+    }
+  }
+  for (int64_t i = 0; i < nh * head_dim; i++) o[i] = acc[i];
+}
+#undef KB
+#endif
+
 #define CHUNK 32 /* query rows per work item on the transposed path */
 
 void attention_forward(float *out, float *lse, const float *q, const float *k, const float *v, const int32_t *key_base,
@@ -115,12 +203,21 @@ void attention_forward(float *out, float *lse, const float *q, const float *k, c
   for (int64_t t = 0; t < tokens; t++)
     if (t == 0 || key_base[t] != key_base[t - 1] || t - item_start[items - 1] >= CHUNK) item_start[items++] = t;
   item_start[items] = tokens;
-#pragma omp parallel if (tokens * max_count * q_stride > SEAL_OMP_MIN_WORK)
+  /* A decode step (one token per item) at a short context is ~100 µs of work: on a machine shared with other
+   * processes a fork/join can wait a whole scheduler tick for a descheduled thread, so it stays on one thread
+   * until the keys read add up to ~2M multiply-adds per pass. */
+  int64_t keys_read = 0;
+  for (int64_t t = 0; t < tokens; t++) keys_read += key_count[t];
+  const int parallel = items == tokens ? keys_read * q_stride > 64 * SEAL_OMP_MIN_WORK
+                                       : tokens * max_count * q_stride > SEAL_OMP_MIN_WORK;
+#pragma omp parallel if (parallel)
   {
     float *p = malloc(sizeof(float) * (size_t)(4 * max_count));
     float *zeros = calloc((size_t)head_dim, sizeof(float));
-    float *kt = malloc(sizeof(float) * (size_t)(head_dim * max_count));
-    float *vt = malloc(sizeof(float) * (size_t)(head_dim * max_count));
+    float *kt = NULL, *vt = NULL; /* allocated on first use: decode never transposes, and 2 × 256 KB per call
+                                   * at a 1000-token context cost more in page faults than the attention itself */
+    /* decode: scores of every head of a group, then their outputs */
+    float *pg = malloc(sizeof(float) * (size_t)(group * (max_count + 16 + head_dim)));
 #pragma omp for schedule(dynamic, 1)
     for (int64_t work = 0; work < items * kv_heads; work++) {
       const int64_t it = work / kv_heads, g = work % kv_heads;
@@ -128,6 +225,10 @@ void attention_forward(float *out, float *lse, const float *q, const float *k, c
       const int64_t base = key_base[t0];
       const float *kg = k + base * kv_stride + g * head_dim, *vg = v + base * kv_stride + g * head_dim;
       if (t1 - t0 >= 4) {
+        if (!kt) {
+          kt = malloc(sizeof(float) * (size_t)(head_dim * max_count));
+          vt = malloc(sizeof(float) * (size_t)(head_dim * max_count));
+        }
         int64_t span = 0;
         for (int64_t t = t0; t < t1; t++) span = key_count[t] > span ? key_count[t] : span;
         for (int64_t j = 0; j < span; j++)
@@ -155,6 +256,22 @@ void attention_forward(float *out, float *lse, const float *q, const float *k, c
             attend_transposed4(o, lse_ptr, p, max_count, qs, counts, kt, vt, span, head_dim, scale, zeros);
           }
       } else {
+#ifdef __AVX512F__
+        if (head_dim % 16 == 0) {
+          for (int64_t t = t0; t < t1; t++) {
+            const int64_t h0 = g * group;
+            float *o = out + t * q_stride + h0 * head_dim;
+            if (key_count[t] > 0)
+              attend_heads_rows(o, lse ? lse + t * heads + h0 : NULL, q + t * q_stride + h0 * head_dim, kg, vg,
+                                kv_stride, key_count[t], group, head_dim, scale, pg, pg + group * (max_count + 16));
+            else
+              for (int64_t i = 0; i < group * head_dim; i++) o[i] = 0.0f;
+            if (key_count[t] == 0 && lse)
+              for (int64_t h = h0; h < h0 + group; h++) lse[t * heads + h] = -INFINITY;
+          }
+          continue;
+        }
+#endif
         for (int64_t t = t0; t < t1; t++)
           for (int64_t h = g * group; h < (g + 1) * group; h++) {
             float *o = out + t * q_stride + h * head_dim;
@@ -169,6 +286,7 @@ void attention_forward(float *out, float *lse, const float *q, const float *k, c
     free(zeros);
     free(kt);
     free(vt);
+    free(pg);
   }
   free(item_start);
 }

@@ -22,6 +22,7 @@
  *
  * Greedy decoding consumes no randomness; every sampled token consumes exactly one `rng.uniform()`.
  */
+import { native } from "../native/index.js";
 import type { Rng } from "./random.js";
 
 export interface SamplingParams {
@@ -83,9 +84,21 @@ interface LogitsScan {
   finiteCount: number;
 }
 
+/** From this many logits the scan runs natively (a vocabulary row: ~20× faster than the loop below). */
+const NATIVE_SCAN_MIN = 4096;
+const scanStats = new Int32Array(2);
+
 /** One pass: rejects NaN (and +Infinity unless allowed), finds the max and counts entries above -Infinity. */
 function scanLogits(logits: Float32Array, allowPositiveInfinity: boolean): LogitsScan {
   const n = logits.length;
+  if (n >= NATIVE_SCAN_MIN) {
+    native.logitsScan(logits, scanStats);
+    const best = scanStats[0];
+    // NaN or all -Infinity: the loop below finds the offending entry for the error message
+    if (best >= 0 && (allowPositiveInfinity || logits[best] !== Number.POSITIVE_INFINITY)) {
+      return { argmax: best, max: logits[best], finiteCount: scanStats[1] };
+    }
+  }
   if (n === 0) throw new RangeError("logits are empty");
   let max = Number.NEGATIVE_INFINITY;
   let best = -1;

@@ -180,6 +180,9 @@ export interface NativeKernels {
   ): void;
   setThreads(threads: number): void;
   info(): { blasCore: string; blasConfig: string; blasThreads: number; kernelThreads: number };
+  /** stats[0] = lowest index of the max logit (-1: a NaN is present, -2: all are -Infinity), stats[1] = how many
+   * logits are above -Infinity. */
+  logitsScan(logits: Float32Array, stats: Int32Array): void;
 }
 
 /** OPENBLAS_CORETYPE as this process found it, before seal chose one: a preset from the user or the machine. */
