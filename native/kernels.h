@@ -78,4 +78,8 @@ void vec_mul(float *a, const float *b, int64_t n);            /* a *= b */
 double vec_sum_squares(const float *a, int64_t n);
 float vec_sum(const float *a, int64_t n); /* streaming read; float accumulation */
 
+/* out[M,N] (+)= a[M,K]·w[K,N] for small M (a linear layer's dx = dout·W on short sequences): reads w in place, no
+ * packing. accumulate = 0 overwrites out. */
+void matmul_nn_small_m(float *out, const float *a, const float *w, int64_t m, int64_t n, int64_t k, int accumulate);
+
 #endif

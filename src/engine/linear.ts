@@ -10,6 +10,13 @@ import { native } from "../native/index.js";
  */
 const SMALL_M_ROWS = 16;
 
+/**
+ * Up to this many rows dx = dout·W runs on the project's own NN kernel (native/kernels_smallm_train.c) instead of
+ * sgemm. Measured on the project machine (Zen 5, 2 cores, OpenBLAS 0.3.21): 1.5–5× sgemm from 11 to 512 rows on
+ * the Qwen2.5-0.5B and SEAL-mini weight shapes; not measured beyond 512.
+ */
+const NN_KERNEL_ROWS = 512;
+
 export function linearForward(
   out: Float32Array,
   x: Float32Array,
@@ -34,7 +41,8 @@ export function linearBackwardInput(
   outDim: number,
   accumulate: boolean,
 ): void {
-  native.sgemm(false, false, rows, inDim, outDim, 1, dout, outDim, weight, inDim, accumulate ? 1 : 0, dx, inDim);
+  if (rows <= NN_KERNEL_ROWS) native.matmulNnSmallM(dx, dout, weight, rows, inDim, outDim, accumulate);
+  else native.sgemm(false, false, rows, inDim, outDim, 1, dout, outDim, weight, inDim, accumulate ? 1 : 0, dx, inDim);
 }
 
 /** dW += doutᵀ·x (and dbias += Σ_rows dout). */

@@ -144,6 +144,16 @@ export interface NativeKernels {
   vecSum(a: Float32Array): number;
   setThreads(threads: number): void;
   info(): { blasCore: string; blasConfig: string; blasThreads: number; kernelThreads: number };
+  /** out[M,N] (+)= a[M,K]·w[K,N] without packing w: a linear layer's dx = dout·W on short sequences. */
+  matmulNnSmallM(
+    out: Float32Array,
+    a: Float32Array,
+    w: Float32Array,
+    m: number,
+    n: number,
+    k: number,
+    accumulate: boolean,
+  ): void;
 }
 
 /** OPENBLAS_CORETYPE as this process found it, before seal chose one: a preset from the user or the machine. */
