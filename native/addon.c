@@ -482,6 +482,17 @@ static napi_value js_matmul_nn_small_m(napi_env env, napi_callback_info info) {
   return undefined(env);
 }
 
+/* matmulNtSmallM(out, x, w, M, N, K): out[M,N] = x[M,K]·w[N,K]ᵀ */
+static napi_value js_matmul_nt_small_m(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!load_args(&a, env, info, 6, "matmulNtSmallM")) return NULL;
+  int64_t m = dim(&a, 3, "M"), n = dim(&a, 4, "N"), k = dim(&a, 5, "K");
+  float *out = f32(&a, 0, (double)m * n, "out"), *x = f32(&a, 1, (double)m * k, "x"), *w = f32(&a, 2, (double)n * k, "w");
+  if (a.failed) return NULL;
+  matmul_nt_small_m(out, x, w, m, n, k);
+  return undefined(env);
+}
+
 #define EXPORT(name, fn) {name, NULL, fn, NULL, NULL, NULL, napi_default, NULL}
 
 static napi_value init(napi_env env, napi_value exports) {
@@ -511,6 +522,7 @@ static napi_value init(napi_env env, napi_value exports) {
       EXPORT("setThreads", js_set_threads),
       EXPORT("info", js_info),
       EXPORT("matmulNnSmallM", js_matmul_nn_small_m),
+      EXPORT("matmulNtSmallM", js_matmul_nt_small_m),
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

@@ -81,5 +81,7 @@ float vec_sum(const float *a, int64_t n); /* streaming read; float accumulation 
 /* out[M,N] (+)= a[M,K]·w[K,N] for small M (a linear layer's dx = dout·W on short sequences): reads w in place, no
  * packing. accumulate = 0 overwrites out. */
 void matmul_nn_small_m(float *out, const float *a, const float *w, int64_t m, int64_t n, int64_t k, int accumulate);
+/* out[M,N] = x[M,K]·w[N,K]ᵀ for tens to hundreds of rows (a training forward): w transposed in L1-sized chunks. */
+void matmul_nt_small_m(float *out, const float *x, const float *w, int64_t m, int64_t n, int64_t k);
 
 #endif

@@ -1,9 +1,13 @@
 /*
- * out[M, N] (+)= a[M, K] · w[K, N] for small M: the backward-input product of a linear layer (dx = dout·W, W in
- * PyTorch layout [out, in]) on a short training sequence.
- * OpenBLAS's sgemm packs W (K·N floats, the whole weight) on every call; at a few dozen rows that copy costs about as
- * much as the multiply-adds. Here W is read in place: each thread owns a strip of 64 output columns, walks W's rows
- * in chunks that stay in L1, and reuses each chunk for every block of 6 rows of `a` (a register tile of 6 × 64).
+ * Matrix products of a linear layer's training step on short sequences (tens to hundreds of rows), W in PyTorch
+ * layout [out, in]:
+ *   matmul_nn_small_m: out[M, N] (+)= a[M, K] · w[K, N]   — the backward input, dx = dout·W
+ *   matmul_nt_small_m: out[M, N]   = x[M, K] · w[N, K]ᵀ  — the forward, y = x·Wᵀ
+ * OpenBLAS's sgemm loses most of its speed at these row counts (measured: 2–4× below its large-matrix rate at
+ * 64 rows). Here each thread owns a run of 64-column strips of out; w is walked in chunks of 128 rows of the
+ * reduction dimension, so all threads read it from memory once and in order; each chunk of a strip is copied into a
+ * per-thread buffer (transposed for the NT product) that stays in L1 while every block of 6 rows of a or x is
+ * multiplied against it with a 6 × 64 register tile.
  */
 #include <stdlib.h>
 #include "kernels.h"
@@ -14,27 +18,27 @@
 #include <immintrin.h>
 #endif
 
-#define STRIP 64 /* output columns per tile: 4 vectors of 16 */
-#define CHUNK 128 /* rows of w per pass: a strip of 128 · 64 floats is 32 KB, inside L1 */
-#define GROUP 4   /* strips packed together: 128 KB, inside L2 */
+#define STRIP 64  /* out columns per tile: 4 vectors of 16 */
+#define CHUNK 128 /* reduction indices per pass (a multiple of 16): a packed strip is 128 · 64 floats = 32 KB, in L1 */
+#define GROUP 4   /* strips packed together: 128 KB, in L2 */
 
 #ifdef __AVX512F__
 /* Rows m0..m0+MS-1 of out, columns c0..c0+63 (mask[j] masks vector j at the right edge), against `rows` rows of a
- * packed strip (64 floats per row) that hold w rows o0..o0+rows-1. */
-#define DEFINE_NN_BLOCK(MS)                                                                                        \
-  static void nn_block##MS(float *out, const float *a, const float *strip, int64_t m0, int64_t c0, int64_t o0,      \
-                           int64_t rows, int64_t n, int64_t k, const __mmask16 *mask, int load) {                  \
+ * packed strip (64 floats per row) that hold reduction indices o0..o0+rows-1. lda: row stride of a. */
+#define DEFINE_BLOCK(MS)                                                                                            \
+  static void block##MS(float *out, const float *a, const float *strip, int64_t m0, int64_t c0, int64_t o0,         \
+                        int64_t rows, int64_t n, int64_t lda, const __mmask16 *mask, int load) {                   \
     __m512 acc[MS][4];                                                                                             \
     for (int r = 0; r < MS; r++)                                                                                   \
       for (int j = 0; j < 4; j++)                                                                                  \
         acc[r][j] = load ? _mm512_maskz_loadu_ps(mask[j], out + (m0 + r) * n + c0 + 16 * j) : _mm512_setzero_ps(); \
-    const float *ar = a + m0 * k + o0;                                                                             \
+    const float *ar = a + m0 * lda + o0;                                                                           \
     for (int64_t o = 0; o < rows; o++) {                                                                           \
       const float *wr = strip + o * STRIP;                                                                         \
       const __m512 v0 = _mm512_load_ps(wr), v1 = _mm512_load_ps(wr + 16);                                          \
       const __m512 v2 = _mm512_load_ps(wr + 32), v3 = _mm512_load_ps(wr + 48);                                     \
       for (int r = 0; r < MS; r++) {                                                                               \
-        const __m512 s = _mm512_set1_ps(ar[r * k + o]);                                                            \
+        const __m512 s = _mm512_set1_ps(ar[r * lda + o]);                                                          \
         acc[r][0] = _mm512_fmadd_ps(s, v0, acc[r][0]);                                                             \
         acc[r][1] = _mm512_fmadd_ps(s, v1, acc[r][1]);                                                             \
         acc[r][2] = _mm512_fmadd_ps(s, v2, acc[r][2]);                                                             \
@@ -44,24 +48,24 @@
     for (int r = 0; r < MS; r++)                                                                                   \
       for (int j = 0; j < 4; j++) _mm512_mask_storeu_ps(out + (m0 + r) * n + c0 + 16 * j, mask[j], acc[r][j]);     \
   }
-DEFINE_NN_BLOCK(1)
-DEFINE_NN_BLOCK(2)
-DEFINE_NN_BLOCK(3)
-DEFINE_NN_BLOCK(4)
-DEFINE_NN_BLOCK(5)
-DEFINE_NN_BLOCK(6)
+DEFINE_BLOCK(1)
+DEFINE_BLOCK(2)
+DEFINE_BLOCK(3)
+DEFINE_BLOCK(4)
+DEFINE_BLOCK(5)
+DEFINE_BLOCK(6)
 
 static __mmask16 edge_mask(int64_t left) {
   return left >= 16 ? (__mmask16)0xFFFF : left <= 0 ? (__mmask16)0 : (__mmask16)((1u << left) - 1);
 }
 
-/* Copies w rows o0..o0+rows-1, columns c0..c0+64·strips-1, into `buf` strip by strip (zeros past column n). Reading
- * whole row segments in order lets the prefetchers stream w from memory; the strips are then read from L1/L2. */
-static void nn_pack(float *buf, const float *w, int64_t o0, int64_t rows, int64_t c0, int64_t strips, int64_t n) {
+/* NN: strip s of buf gets w rows o0..o0+rows-1, columns c0+64s..c0+64s+63 (zeros past column n). Whole row
+ * segments are read in order, so the prefetchers stream w from memory. */
+static void pack_nn(float *buf, const float *w, int64_t o0, int64_t rows, int64_t c0, int64_t strips, int64_t n) {
   for (int64_t o = 0; o < rows; o++) {
     const float *wr = w + (o0 + o) * n;
     for (int64_t s = 0; s < strips; s++) {
-      float *dst = buf + (s * rows + o) * STRIP;
+      float *dst = buf + (s * CHUNK + o) * STRIP;
       const int64_t c = c0 + s * STRIP;
       for (int j = 0; j < 4; j++)
         _mm512_store_ps(dst + 16 * j, _mm512_maskz_loadu_ps(edge_mask(n - c - 16 * j), wr + c + 16 * j));
@@ -69,42 +73,96 @@ static void nn_pack(float *buf, const float *w, int64_t o0, int64_t rows, int64_
   }
 }
 
-/* out columns c0..c0+64·strips-1 (+)= a · w over w rows o0..o0+rows-1, all rows of a. */
-static void nn_group(float *out, const float *a, const float *w, float *buf, int64_t m, int64_t c0, int64_t strips,
-                     int64_t o0, int64_t rows, int64_t n, int64_t k, int load) {
-  nn_pack(buf, w, o0, rows, c0, strips, n);
+/* In-register transpose of 16 rows of 16 floats: r[j][i] = old r[i][j]. */
+static inline void transpose16(__m512 r[16]) {
+  __m512 t[16], u[16];
+  for (int p = 0; p < 8; p++) {
+    t[2 * p] = _mm512_unpacklo_ps(r[2 * p], r[2 * p + 1]);
+    t[2 * p + 1] = _mm512_unpackhi_ps(r[2 * p], r[2 * p + 1]);
+  }
+  for (int q = 0; q < 4; q++) { /* u[4q+c], lane L: rows 4q..4q+3 of column 4L+c */
+    u[4 * q] = _mm512_shuffle_ps(t[4 * q], t[4 * q + 2], 0x44);
+    u[4 * q + 1] = _mm512_shuffle_ps(t[4 * q], t[4 * q + 2], 0xEE);
+    u[4 * q + 2] = _mm512_shuffle_ps(t[4 * q + 1], t[4 * q + 3], 0x44);
+    u[4 * q + 3] = _mm512_shuffle_ps(t[4 * q + 1], t[4 * q + 3], 0xEE);
+  }
+  for (int c = 0; c < 4; c++) {
+    const __m512 v0 = _mm512_shuffle_f32x4(u[c], u[4 + c], 0x44), v1 = _mm512_shuffle_f32x4(u[c], u[4 + c], 0xEE);
+    const __m512 v2 = _mm512_shuffle_f32x4(u[8 + c], u[12 + c], 0x44);
+    const __m512 v3 = _mm512_shuffle_f32x4(u[8 + c], u[12 + c], 0xEE);
+    r[c] = _mm512_shuffle_f32x4(v0, v2, 0x88);
+    r[4 + c] = _mm512_shuffle_f32x4(v0, v2, 0xDD);
+    r[8 + c] = _mm512_shuffle_f32x4(v1, v3, 0x88);
+    r[12 + c] = _mm512_shuffle_f32x4(v1, v3, 0xDD);
+  }
+}
+
+/* NT: strip s of buf gets wᵀ for w rows c0+64s..c0+64s+63 (zeros past row n), columns o0..o0+rows-1: 16 × 16
+ * blocks transposed in registers. Rows up to the next multiple of 16 are written (the buffer has CHUNK of them). */
+static void pack_nt(float *buf, const float *w, int64_t o0, int64_t rows, int64_t c0, int64_t strips, int64_t n,
+                    int64_t k) {
+  for (int64_t s = 0; s < strips; s++)
+    for (int jb = 0; jb < 4; jb++) {
+      const int64_t row0 = c0 + s * STRIP + 16 * jb;
+      for (int64_t kb = 0; kb < rows; kb += 16) {
+        const __mmask16 kmask = edge_mask(rows - kb);
+        __m512 r[16];
+        for (int i = 0; i < 16; i++)
+          r[i] = row0 + i < n ? _mm512_maskz_loadu_ps(kmask, w + (row0 + i) * k + o0 + kb) : _mm512_setzero_ps();
+        transpose16(r);
+        float *dst = buf + (s * CHUNK + kb) * STRIP + 16 * jb;
+        for (int i = 0; i < 16; i++) _mm512_store_ps(dst + i * STRIP, r[i]);
+      }
+    }
+}
+
+/* out columns c0..c0+64·strips-1 (+)= a[:, o0..o0+rows-1] · (packed w), all m rows of a. */
+static void group(float *out, const float *a, const float *w, float *buf, int transposed, int64_t m, int64_t c0,
+                  int64_t strips, int64_t o0, int64_t rows, int64_t n, int64_t k, int load) {
+  if (transposed) pack_nt(buf, w, o0, rows, c0, strips, n, k);
+  else pack_nn(buf, w, o0, rows, c0, strips, n);
   for (int64_t s = 0; s < strips; s++) {
     const int64_t c = c0 + s * STRIP;
-    const float *strip = buf + s * rows * STRIP;
+    const float *strip = buf + s * CHUNK * STRIP;
     __mmask16 mask[4];
     for (int j = 0; j < 4; j++) mask[j] = edge_mask(n - c - 16 * j);
     int64_t m0 = 0;
-    for (; m0 + 6 <= m; m0 += 6) nn_block6(out, a, strip, m0, c, o0, rows, n, k, mask, load);
+    for (; m0 + 6 <= m; m0 += 6) block6(out, a, strip, m0, c, o0, rows, n, k, mask, load);
     switch (m - m0) {
-      case 5: nn_block5(out, a, strip, m0, c, o0, rows, n, k, mask, load); break;
-      case 4: nn_block4(out, a, strip, m0, c, o0, rows, n, k, mask, load); break;
-      case 3: nn_block3(out, a, strip, m0, c, o0, rows, n, k, mask, load); break;
-      case 2: nn_block2(out, a, strip, m0, c, o0, rows, n, k, mask, load); break;
-      case 1: nn_block1(out, a, strip, m0, c, o0, rows, n, k, mask, load); break;
+      case 5: block5(out, a, strip, m0, c, o0, rows, n, k, mask, load); break;
+      case 4: block4(out, a, strip, m0, c, o0, rows, n, k, mask, load); break;
+      case 3: block3(out, a, strip, m0, c, o0, rows, n, k, mask, load); break;
+      case 2: block2(out, a, strip, m0, c, o0, rows, n, k, mask, load); break;
+      case 1: block1(out, a, strip, m0, c, o0, rows, n, k, mask, load); break;
       default: break;
     }
   }
 }
 #else
-/* CPUs without AVX-512: row-by-row axpy, vectorized by the compiler (buf unused). */
-static void nn_group(float *out, const float *a, const float *w, float *buf, int64_t m, int64_t c0, int64_t strips,
-                     int64_t o0, int64_t rows, int64_t n, int64_t k, int load) {
+/* CPUs without AVX-512: plain loops the compiler vectorizes (buf unused). */
+static void group(float *out, const float *a, const float *w, float *buf, int transposed, int64_t m, int64_t c0,
+                  int64_t strips, int64_t o0, int64_t rows, int64_t n, int64_t k, int load) {
   const int64_t c1 = n - c0 < strips * STRIP ? n : c0 + strips * STRIP;
   for (int64_t r = 0; r < m; r++) {
     float *orow = out + r * n;
+    const float *ar = a + r * k;
     if (!load)
       for (int64_t c = c0; c < c1; c++) orow[c] = 0.0f;
-    for (int64_t o = o0; o < o0 + rows; o++) {
-      const float s = a[r * k + o];
-      const float *wr = w + o * n;
+    if (transposed)
+      for (int64_t c = c0; c < c1; c++) {
+        const float *wr = w + c * k;
+        float sum = 0.0f;
+#pragma omp simd reduction(+ : sum)
+        for (int64_t o = o0; o < o0 + rows; o++) sum += ar[o] * wr[o];
+        orow[c] += sum;
+      }
+    else
+      for (int64_t o = o0; o < o0 + rows; o++) {
+        const float s = ar[o];
+        const float *wr = w + o * n;
 #pragma omp simd
-      for (int64_t c = c0; c < c1; c++) orow[c] += s * wr[c];
-    }
+        for (int64_t c = c0; c < c1; c++) orow[c] += s * wr[c];
+      }
   }
 }
 #endif
@@ -116,7 +174,9 @@ static float *thread_buffer(void) {
   return buf;
 }
 
-void matmul_nn_small_m(float *out, const float *a, const float *w, int64_t m, int64_t n, int64_t k, int accumulate) {
+/* out[m, n] (+)= a[m, k] · B, B = w [k, n] (NN) or wᵀ with w [n, k] (transposed). */
+static void packed_product(float *out, const float *a, const float *w, int64_t m, int64_t n, int64_t k,
+                           int accumulate, int transposed) {
   if (k == 0 || m == 0) {
     if (!accumulate)
       for (int64_t i = 0; i < m * n; i++) out[i] = 0.0f;
@@ -130,13 +190,22 @@ void matmul_nn_small_m(float *out, const float *a, const float *w, int64_t m, in
 #else
     const int64_t threads = 1, t = 0;
 #endif
-    /* contiguous strips per thread; w's rows in chunks, so each row of w is read from memory once */
+    /* a contiguous run of strips per thread; chunks of the reduction outermost, so w is read once and in order */
     const int64_t s0 = strips * t / threads, s1 = strips * (t + 1) / threads;
     float *buf = thread_buffer();
     for (int64_t o0 = 0; o0 < k; o0 += CHUNK) {
       const int64_t rows = k - o0 < CHUNK ? k - o0 : CHUNK;
       for (int64_t g = s0; g < s1; g += GROUP)
-        nn_group(out, a, w, buf, m, g * STRIP, s1 - g < GROUP ? s1 - g : GROUP, o0, rows, n, k, accumulate || o0 > 0);
+        group(out, a, w, buf, transposed, m, g * STRIP, s1 - g < GROUP ? s1 - g : GROUP, o0, rows, n, k,
+              accumulate || o0 > 0);
     }
   }
+}
+
+void matmul_nn_small_m(float *out, const float *a, const float *w, int64_t m, int64_t n, int64_t k, int accumulate) {
+  packed_product(out, a, w, m, n, k, accumulate, 0);
+}
+
+void matmul_nt_small_m(float *out, const float *x, const float *w, int64_t m, int64_t n, int64_t k) {
+  packed_product(out, x, w, m, n, k, 0, 1);
 }

@@ -11,11 +11,12 @@ import { native } from "../native/index.js";
 const SMALL_M_ROWS = 16;
 
 /**
- * Up to this many rows dx = dout·W runs on the project's own NN kernel (native/kernels_smallm_train.c) instead of
- * sgemm. Measured on the project machine (Zen 5, 2 cores, OpenBLAS 0.3.21): 1.5–5× sgemm from 11 to 512 rows on
- * the Qwen2.5-0.5B and SEAL-mini weight shapes; not measured beyond 512.
+ * From SMALL_M_ROWS + 1 up to this many rows (a training step's short sequences) y = x·Wᵀ and dx = dout·W run on
+ * the project's packed kernels (native/kernels_smallm_train.c) instead of sgemm: measured on the project machine
+ * (Zen 5, 2 cores, OpenBLAS 0.3.21) at 1.3–8× sgemm from 11 to 256 rows on the Qwen2.5-0.5B and SEAL-mini
+ * weight shapes; not measured beyond 512.
  */
-const NN_KERNEL_ROWS = 512;
+const TRAIN_KERNEL_ROWS = 512;
 
 export function linearForward(
   out: Float32Array,
@@ -27,6 +28,7 @@ export function linearForward(
   outDim: number,
 ): void {
   if (rows <= SMALL_M_ROWS) native.matmulSmallM(out, x, weight, rows, outDim, inDim);
+  else if (rows <= TRAIN_KERNEL_ROWS) native.matmulNtSmallM(out, x, weight, rows, outDim, inDim);
   else native.sgemm(false, true, rows, outDim, inDim, 1, x, inDim, weight, inDim, 0, out, outDim);
   if (bias) native.biasForward(out, bias, rows, outDim);
 }
@@ -41,7 +43,7 @@ export function linearBackwardInput(
   outDim: number,
   accumulate: boolean,
 ): void {
-  if (rows <= NN_KERNEL_ROWS) native.matmulNnSmallM(dx, dout, weight, rows, inDim, outDim, accumulate);
+  if (rows <= TRAIN_KERNEL_ROWS) native.matmulNnSmallM(dx, dout, weight, rows, inDim, outDim, accumulate);
   else native.sgemm(false, false, rows, inDim, outDim, 1, dout, outDim, weight, inDim, accumulate ? 1 : 0, dx, inDim);
 }
 

@@ -154,6 +154,8 @@ export interface NativeKernels {
     k: number,
     accumulate: boolean,
   ): void;
+  /** out[M,N] = x[M,K]·w[N,K]ᵀ for tens to hundreds of rows (a training forward): faster than sgemm there. */
+  matmulNtSmallM(out: Float32Array, x: Float32Array, w: Float32Array, m: number, n: number, k: number): void;
 }
 
 /** OPENBLAS_CORETYPE as this process found it, before seal chose one: a preset from the user or the machine. */

@@ -52,6 +52,28 @@ test("matmulNnSmallM: out (+)= a·w over odd shapes, offsets, overwrite and accu
   assert.ok(worst < 1e-5, `rel error ${worst}`);
 });
 
+test("matmulNtSmallM: out = x·wᵀ over odd shapes and offsets", (t) => {
+  const rng = new Rng(73);
+  let worst = 0;
+  for (const [n, k] of SHAPES) {
+    const w = randn(rng, n * k);
+    for (const m of ROWS) {
+      const xBuf = randn(rng, m * k + 7);
+      const x = xBuf.subarray(3, 3 + m * k);
+      const outBuf = randn(rng, m * n + 10);
+      const before = outBuf.slice();
+      const out = outBuf.subarray(5, 5 + m * n).fill(Number.NaN);
+      native.matmulNtSmallM(out, x, w, m, n, k);
+      const want = ref.sgemm(false, true, m, n, k, 1, x, k, w, k, 0, new Float64Array(m * n), n);
+      worst = Math.max(worst, ref.relError(out, want));
+      for (const i of [0, 1, 2, 3, 4, 5 + m * n, 6 + m * n, 14 + m * n])
+        assert.equal(outBuf[i], before[i], `m=${m} n=${n} k=${k}: wrote outside out at ${i}`);
+    }
+  }
+  t.diagnostic(`matmulNtSmallM worst rel error ${worst.toExponential(2)}`);
+  assert.ok(worst < 1e-5, `rel error ${worst}`);
+});
+
 test("matmulNnSmallM: depth 0 gives zeros (or leaves out when accumulating)", () => {
   const out = new Float32Array(6).fill(3);
   native.matmulNnSmallM(out, new Float32Array(0), new Float32Array(0), 2, 3, 0, true);
@@ -60,11 +82,13 @@ test("matmulNnSmallM: depth 0 gives zeros (or leaves out when accumulating)", ()
   assert.deepEqual([...out], [0, 0, 0, 0, 0, 0]);
 });
 
-test("matmulNnSmallM rejects buffers too small for the shape", () => {
+test("matmulNnSmallM and matmulNtSmallM reject buffers too small for the shape", () => {
   const a = new Float32Array(6);
   const w = new Float32Array(12);
   assert.throws(() => native.matmulNnSmallM(new Float32Array(7), a, w, 2, 4, 3, false), RangeError);
   assert.throws(() => native.matmulNnSmallM(new Float32Array(8), a, w.subarray(1), 2, 4, 3, false), RangeError);
+  assert.throws(() => native.matmulNtSmallM(new Float32Array(7), a, w, 2, 4, 3), RangeError);
+  assert.throws(() => native.matmulNtSmallM(new Float32Array(8), a.subarray(1), w, 2, 4, 3), RangeError);
 });
 
 test("linearBackwardInput equals sgemm's dout·W on both sides of the kernel's row limit", (t) => {
