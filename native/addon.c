@@ -493,6 +493,12 @@ static napi_value js_matmul_nt_small_m(napi_env env, napi_callback_info info) {
   return undefined(env);
 }
 
+static napi_value js_small_m_train_vectorized(napi_env env, napi_callback_info info) {
+  napi_value result;
+  napi_get_boolean(env, smallm_train_vectorized() != 0, &result);
+  return result;
+}
+
 #define EXPORT(name, fn) {name, NULL, fn, NULL, NULL, NULL, napi_default, NULL}
 
 static napi_value init(napi_env env, napi_value exports) {
@@ -523,6 +529,7 @@ static napi_value init(napi_env env, napi_value exports) {
       EXPORT("info", js_info),
       EXPORT("matmulNnSmallM", js_matmul_nn_small_m),
       EXPORT("matmulNtSmallM", js_matmul_nt_small_m),
+      EXPORT("smallMTrainVectorized", js_small_m_train_vectorized),
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

@@ -83,5 +83,7 @@ float vec_sum(const float *a, int64_t n); /* streaming read; float accumulation 
 void matmul_nn_small_m(float *out, const float *a, const float *w, int64_t m, int64_t n, int64_t k, int accumulate);
 /* out[M,N] = x[M,K]·w[N,K]ᵀ for tens to hundreds of rows (a training forward): w transposed in L1-sized chunks. */
 void matmul_nt_small_m(float *out, const float *x, const float *w, int64_t m, int64_t n, int64_t k);
+/* 1 when the two above were built with AVX-512 (otherwise they are plain loops, slower than sgemm). */
+int smallm_train_vectorized(void);
 
 #endif

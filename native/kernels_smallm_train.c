@@ -209,3 +209,11 @@ void matmul_nn_small_m(float *out, const float *a, const float *w, int64_t m, in
 void matmul_nt_small_m(float *out, const float *x, const float *w, int64_t m, int64_t n, int64_t k) {
   packed_product(out, x, w, m, n, k, 0, 1);
 }
+
+int smallm_train_vectorized(void) {
+#ifdef __AVX512F__
+  return 1;
+#else
+  return 0;
+#endif
+}

@@ -156,6 +156,8 @@ export interface NativeKernels {
   ): void;
   /** out[M,N] = x[M,K]·w[N,K]ᵀ for tens to hundreds of rows (a training forward): faster than sgemm there. */
   matmulNtSmallM(out: Float32Array, x: Float32Array, w: Float32Array, m: number, n: number, k: number): void;
+  /** Whether matmulNnSmallM / matmulNtSmallM were built with AVX-512 (else they are plain loops, slower than sgemm). */
+  smallMTrainVectorized(): boolean;
 }
 
 /** OPENBLAS_CORETYPE as this process found it, before seal chose one: a preset from the user or the machine. */

@@ -4,8 +4,9 @@
  * edge (128), offsets into larger buffers, overwrite and accumulate. Shapes large enough to run threaded are mixed in.
  */
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { test } from "node:test";
-import { linearBackwardInput } from "../../src/engine/linear.js";
+import { linearBackwardInput, linearForward } from "../../src/engine/linear.js";
 import { Rng } from "../../src/engine/random.js";
 import { native } from "../../src/native/index.js";
 import * as ref from "./reference-ops.js";
@@ -82,6 +83,11 @@ test("matmulNnSmallM: depth 0 gives zeros (or leaves out when accumulating)", ()
   assert.deepEqual([...out], [0, 0, 0, 0, 0, 0]);
 });
 
+test("the kernels report AVX-512 where the CPU has it", () => {
+  const avx512 = /\bavx512f\b/.test(readFileSync("/proc/cpuinfo", "utf8"));
+  if (avx512) assert.equal(native.smallMTrainVectorized(), true);
+});
+
 test("matmulNnSmallM and matmulNtSmallM reject buffers too small for the shape", () => {
   const a = new Float32Array(6);
   const w = new Float32Array(12);
@@ -91,19 +97,26 @@ test("matmulNnSmallM and matmulNtSmallM reject buffers too small for the shape",
   assert.throws(() => native.matmulNtSmallM(new Float32Array(8), a.subarray(1), w, 2, 4, 3), RangeError);
 });
 
-test("linearBackwardInput equals sgemm's dout·W on both sides of the kernel's row limit", (t) => {
+test("linearBackwardInput and linearForward equal sgemm on both sides of the kernels' row limits", (t) => {
   const rng = new Rng(72);
   const inDim = 45;
   const outDim = 70;
   const w = randn(rng, outDim * inDim);
-  for (const rows of [1, 16, 17, 64, 512, 513]) {
+  const bias = randn(rng, outDim);
+  for (const rows of [1, 16, 17, 64, 128, 129, 512, 513]) {
     const dout = randn(rng, rows * outDim);
     const dx = randn(rng, rows * inDim);
     const want = dx.slice();
     native.sgemm(false, false, rows, inDim, outDim, 1, dout, outDim, w, inDim, 1, want, inDim);
     linearBackwardInput(dx, dout, w, rows, inDim, outDim, true);
-    const error = ref.relError(dx, want);
-    t.diagnostic(`rows ${rows}: rel error vs sgemm ${error.toExponential(2)}`);
-    assert.ok(error < 1e-5);
+    const x = randn(rng, rows * inDim);
+    const y = new Float32Array(rows * outDim);
+    const wantY = new Float32Array(rows * outDim);
+    for (let r = 0; r < rows; r++) wantY.set(bias, r * outDim);
+    native.sgemm(false, true, rows, outDim, inDim, 1, x, inDim, w, inDim, 1, wantY, outDim);
+    linearForward(y, x, w, bias, rows, inDim, outDim);
+    const errors = [ref.relError(dx, want), ref.relError(y, wantY)];
+    t.diagnostic(`rows ${rows}: rel error vs sgemm ${errors.map((e) => e.toExponential(2)).join(" (dx), ")} (y)`);
+    assert.ok(Math.max(...errors) < 1e-5);
   }
 });
