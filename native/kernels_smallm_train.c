@@ -183,7 +183,10 @@ static void packed_product(float *out, const float *a, const float *w, int64_t m
     return;
   }
   const int64_t strips = (n + STRIP - 1) / STRIP;
-#pragma omp parallel if (m * n * k > 8 * SEAL_OMP_MIN_WORK)
+  /* Threads only from ~50 µs of work per call: SEAL-mini's products (11 × 256 × 768) ran at a fraction of their
+   * serial speed on 2 threads whenever another process shared the cores (each fork/join then waits for a thread the
+   * kernel had descheduled), for a gain of a few µs per call on idle cores. */
+#pragma omp parallel if (m * n * k > 128 * SEAL_OMP_MIN_WORK)
   {
 #ifdef _OPENMP
     const int64_t threads = omp_get_num_threads(), t = omp_get_thread_num();
