@@ -9,6 +9,8 @@
  * per-thread buffer (transposed for the NT product) that stays in L1 while every block of 6 rows of a or x is
  * multiplied against it with a 6 × 64 register tile.
  */
+#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include "kernels.h"
 #ifdef _OPENMP
@@ -167,10 +169,23 @@ static void group(float *out, const float *a, const float *w, float *buf, int tr
 }
 #endif
 
-/* Each thread's packing buffer, allocated on its first call and kept (OpenMP threads live as long as the process). */
+/* Each thread's packing buffer, allocated on its first call and freed when the thread exits (OpenMP workers live as
+ * long as the process; a Node worker thread that runs the engine may not). */
+static pthread_key_t buffer_key;
+static pthread_once_t buffer_once = PTHREAD_ONCE_INIT;
+static void make_buffer_key(void) { pthread_key_create(&buffer_key, free); }
+
 static float *thread_buffer(void) {
-  static _Thread_local float *buf = NULL;
-  if (!buf) buf = aligned_alloc(64, (size_t)GROUP * CHUNK * STRIP * sizeof(float));
+  pthread_once(&buffer_once, make_buffer_key);
+  float *buf = pthread_getspecific(buffer_key);
+  if (!buf) {
+    buf = aligned_alloc(64, (size_t)GROUP * CHUNK * STRIP * sizeof(float));
+    if (!buf) {
+      fprintf(stderr, "seal: out of memory for a %d KB kernel buffer\n", GROUP * CHUNK * STRIP * 4 / 1024);
+      abort();
+    }
+    pthread_setspecific(buffer_key, buf);
+  }
   return buf;
 }
 
