@@ -14,8 +14,8 @@ const SMALL_M_ROWS = 16;
  * From SMALL_M_ROWS + 1 up to this many rows (a training step's short sequences) y = x·Wᵀ and dx = dout·W run on
  * the project's packed kernels (native/kernels_smallm_train.c) instead of sgemm; 0 where those kernels are plain
  * loops (no AVX-512). Measured on the project machine (Zen 5, 2 cores, OpenBLAS 0.3.21), Qwen2.5-0.5B and
- * SEAL-mini weight shapes: against OpenBLAS on an AVX-512 core type they are 0.9–1.3× at 64 rows and 0.6–1.3× at
- * 256; against the AVX2 (Haswell) core type 1.2–8× from 11 to 64 rows and 1.1–4.7× from 128 to 512 (one pair 0.8×).
+ * SEAL-mini weight shapes: against OpenBLAS on an AVX-512 core type they are 0.9–9× from 17 to 128 rows (below 1×
+ * in 3 of 36 pairs) and 0.6–1.3× at 256; against the AVX2 (Haswell) core type 1.2–8× from 11 to 64 rows and 1.1–4.7× from 128 to 512 (one pair 0.8×).
  */
 const TRAIN_KERNEL_ROWS = !native.smallMTrainVectorized()
   ? 0
