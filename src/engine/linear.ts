@@ -1,6 +1,7 @@
 /**
  * y = x·Wᵀ (+ b) for row-major x [rows, in] and PyTorch-layout W [out, in], with its two backwards.
- * Thin wrappers over sgemm that name the shapes once, so the model code reads like the math.
+ * Thin wrappers that name the shapes once, so the model code reads like the math, and pick the product by row count:
+ * a small-M kernel (decode), the packed training kernels (short sequences) or sgemm.
  */
 import { native } from "../native/index.js";
 
@@ -11,11 +12,12 @@ import { native } from "../native/index.js";
 const SMALL_M_ROWS = 16;
 
 /**
- * From SMALL_M_ROWS + 1 up to this many rows (a training step's short sequences) y = x·Wᵀ and dx = dout·W run on
- * the project's packed kernels (native/kernels_smallm_train.c) instead of sgemm; 0 where those kernels are plain
- * loops (no AVX-512). Measured on the project machine (Zen 5, 2 cores, OpenBLAS 0.3.21), Qwen2.5-0.5B and
- * SEAL-mini weight shapes: against OpenBLAS on an AVX-512 core type they are 0.9–9× from 17 to 128 rows (below 1×
- * in 3 of 36 pairs) and 0.6–1.3× at 256; against the AVX2 (Haswell) core type 1.2–8× from 11 to 64 rows and 1.1–4.7× from 128 to 512 (one pair 0.8×).
+ * Up to this many rows (a training step's short sequences) dx = dout·W, and from SMALL_M_ROWS + 1 on y = x·Wᵀ, run
+ * on the project's packed kernels (native/kernels_smallm_train.c) instead of sgemm; 0 where those kernels are plain
+ * loops (no AVX-512). Measured on the project machine (Zen 5, 2 cores, OpenBLAS 0.3.21), Qwen2.5-0.5B and SEAL-mini
+ * weight shapes: against OpenBLAS on an AVX-512 core type they are 0.9–9× from 17 to 128 rows (below 1× in 3 of 36
+ * pairs) and 0.6–1.3× at 256; against the AVX2 (Haswell) core type 1.2–8× from 11 to 64 rows and 1.1–4.7× from 128
+ * to 512 (one pair 0.8×).
  */
 const TRAIN_KERNEL_ROWS = !native.smallMTrainVectorized()
   ? 0
