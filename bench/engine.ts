@@ -32,8 +32,10 @@ import { presetConfig } from "../src/io/presets.js";
 import { createRandomModel } from "../src/io/random-model.js";
 import { native } from "../src/native/index.js";
 
-type Phase = "limits" | "train" | "prefill" | "decode" | "decode16";
-const PHASES: Phase[] = ["limits", "train", "prefill", "decode", "decode16"];
+type Phase = "limits" | "train" | "train64" | "prefill" | "decode" | "decode16";
+const PHASES: Phase[] = ["limits", "train", "train64", "prefill", "decode", "decode16"];
+/** The train64 row's sequence length: a knowledge inner loop's self-edit sequences are about this long. */
+const SHORT_TRAIN_SEQ = 64;
 type Workload = Exclude<Phase, "limits">;
 
 /** The peer's script: bench/pytorch_peer.py in the repository (this file runs as dist/bench/engine.js). */
@@ -74,8 +76,9 @@ function probePeer(python: string): { version: string } | { reason: string } {
 }
 
 function runPeer(python: string, workload: Workload, modelDir: string, opts: Options): PeerResult | null {
-  const args = [PEER_SCRIPT, "--model", modelDir, "--seq", String(opts.seq), "--rank", String(opts.rank)];
-  args.push("--workload", workload, ...(opts.quick ? ["--quick"] : []));
+  const seq = workload === "train64" ? SHORT_TRAIN_SEQ : opts.seq;
+  const args = [PEER_SCRIPT, "--model", modelDir, "--seq", String(seq), "--rank", String(opts.rank)];
+  args.push("--workload", workload === "train64" ? "train" : workload, ...(opts.quick ? ["--quick"] : []));
   const child = spawnSync(python, args, { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
   const last = child.status === 0 ? child.stdout.trim().split("\n").at(-1) : undefined;
   if (!last) {
@@ -172,7 +175,9 @@ function runPhase(phase: Exclude<Phase, "limits">, options: Options): Record<str
   const V = model.config.vocabSize;
   const rng = new Rng(1);
   const tokens = Array.from({ length: options.seq }, () => rng.int(V));
-  if (phase === "train") {
+  if (phase === "train" || phase === "train64") {
+    const seq = phase === "train64" ? SHORT_TRAIN_SEQ : options.seq;
+    const trainTokens = phase === "train64" ? Array.from({ length: seq }, () => rng.int(V)) : tokens;
     const adapter = createLoraAdapter(
       model.config,
       { rank: options.rank, alpha: 2 * options.rank, dropout: 0, targets: ["q_proj", "v_proj"] },
@@ -182,15 +187,15 @@ function runPhase(phase: Exclude<Phase, "limits">, options: Options): Record<str
     const times: number[] = [];
     trainSft(
       model,
-      Array.from({ length: steps }, () => ({ tokens, lossMask: null })),
+      Array.from({ length: steps }, () => ({ tokens: trainTokens, lossMask: null })),
       { kind: "lora", adapter },
       { epochs: 1, lr: 1e-4, shuffle: false },
       (r) => times.push(r.tokens / r.tokensPerSecond),
     );
     const measured = times.slice(1); // the first step allocates the activation arena
     const seconds = measured.reduce((s, t) => s + t, 0) / measured.length;
-    const flops = 2 * forwardFlopsPerToken(model, options.seq / 2, true);
-    return { train_tokens_per_s: options.seq / seconds, train_flops_per_token: flops, peak_rss_mb: peakRssMb() };
+    const flops = 2 * forwardFlopsPerToken(model, seq / 2, true);
+    return { [`${phase}_tokens_per_s`]: seq / seconds, train_flops_per_token: flops, peak_rss_mb: peakRssMb() };
   }
   if (phase === "prefill") {
     const cache = new KvCache(model.config, 1, options.seq);
@@ -312,6 +317,7 @@ async function runAll(opts: RunOptions, modelDir: string): Promise<void> {
   // a core type preset that leaves AVX-512 unused is honoured, and said once, with what it costs here
   const coreTypeCost = (await runDoctor()).coreTypeCost;
   const train = results.train;
+  const train64 = results.train64;
   const prefill = results.prefill;
   const summary = {
     model: opts.model ?? opts.preset,
@@ -319,6 +325,8 @@ async function runAll(opts: RunOptions, modelDir: string): Promise<void> {
     mem_read_gbs,
     train_tokens_per_s: train.train_tokens_per_s,
     train_limit_tokens_per_s: (train.near_sgemm_gflops * 1e9) / train.train_flops_per_token,
+    train64_tokens_per_s: train64.train64_tokens_per_s,
+    train64_limit_tokens_per_s: (train64.near_sgemm_gflops * 1e9) / train64.train_flops_per_token,
     prefill_tokens_per_s: prefill.prefill_tokens_per_s,
     prefill_limit_tokens_per_s: (prefill.near_sgemm_gflops * 1e9) / prefill.prefill_flops_per_token,
     decode_tokens_per_s: results.decode.decode_tokens_per_s,
@@ -328,17 +336,20 @@ async function runAll(opts: RunOptions, modelDir: string): Promise<void> {
     decode16_limit_tokens_per_s: (results.decode16.near_sgemm_gflops * 1e9) / results.decode16.decode_flops_per_token,
     near_sgemm_gflops: {
       train: train.near_sgemm_gflops,
+      train64: train64.near_sgemm_gflops,
       prefill: prefill.near_sgemm_gflops,
       decode16: results.decode16.near_sgemm_gflops,
     },
     near_mem_read_gbs: { decode: results.decode.near_mem_read_gbs },
     peak_rss_mb: Math.max(
       train.peak_rss_mb,
+      train64.peak_rss_mb,
       prefill.peak_rss_mb,
       results.decode.peak_rss_mb,
       results.decode16.peak_rss_mb,
     ),
     peak_rss_mb_train: train.peak_rss_mb,
+    peak_rss_mb_train64: train64.peak_rss_mb,
     peak_rss_mb_prefill: prefill.peak_rss_mb,
     peak_rss_mb_decode: results.decode.peak_rss_mb,
     peak_rss_mb_decode16: results.decode16.peak_rss_mb,
@@ -348,7 +359,7 @@ async function runAll(opts: RunOptions, modelDir: string): Promise<void> {
     sgemm_gflops_faster_core: coreTypeCost?.fasterSpeed?.gflops ?? null,
     faster_core: coreTypeCost?.faster ?? null,
   };
-  const workloads: Workload[] = ["train", "prefill", "decode", "decode16"];
+  const workloads: Workload[] = ["train", "train64", "prefill", "decode", "decode16"];
   const peerThreads = workloads.map((w) => peer[w]?.threads).find((t) => t !== undefined) ?? null;
   const peerSummary =
     peerVersion === null
@@ -385,6 +396,14 @@ async function runAll(opts: RunOptions, modelDir: string): Promise<void> {
     "tok/s",
     train.peak_rss_mb,
     "train",
+  );
+  row(
+    `LoRA train r${opts.rank} q,v seq ${SHORT_TRAIN_SEQ}`,
+    summary.train64_tokens_per_s,
+    summary.train64_limit_tokens_per_s,
+    "tok/s",
+    train64.peak_rss_mb,
+    "train64",
   );
   row(
     `prefill ${opts.seq}`,
@@ -425,6 +444,7 @@ async function runAll(opts: RunOptions, modelDir: string): Promise<void> {
     [
       `limits, each measured in the workload's own process right after it (sgemm ${opts.quick ? 1024 : 2048}², 256 MB read):`,
       `  train   = sgemm ${train.near_sgemm_gflops.toFixed(1)} GFLOP/s / forward+backward FLOPs per token`,
+      `  train64 = sgemm ${train64.near_sgemm_gflops.toFixed(1)} GFLOP/s / forward+backward FLOPs per token (seq ${SHORT_TRAIN_SEQ})`,
       `  prefill = sgemm ${prefill.near_sgemm_gflops.toFixed(1)} GFLOP/s / forward FLOPs per token (LM head on the last token only)`,
       `  decode  = read ${results.decode.near_mem_read_gbs.toFixed(1)} GB/s / fp32 weight bytes`,
       `  decode16 = sgemm ${results.decode16.near_sgemm_gflops.toFixed(1)} GFLOP/s / forward FLOPs per token`,

@@ -606,6 +606,39 @@ static napi_value js_info(napi_env env, napi_callback_info info) {
   return obj;
 }
 
+/* matmulNnSmallM(out, a, w, M, N, K, accumulate): out[M,N] (+)= a[M,K]·w[K,N] */
+static napi_value js_matmul_nn_small_m(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!load_args(&a, env, info, 7, "matmulNnSmallM")) return NULL;
+  int64_t m = dim(&a, 3, "M"), n = dim(&a, 4, "N"), k = dim(&a, 5, "K");
+  float *out = f32(&a, 0, (double)m * n, "out"), *x = f32(&a, 1, (double)m * k, "a"), *w = f32(&a, 2, (double)k * n, "w");
+  bool accumulate = false;
+  if (a.failed) return NULL;
+  if (napi_get_value_bool(env, a.argv[6], &accumulate) != napi_ok) {
+    napi_throw_type_error(env, NULL, "accumulate must be a boolean");
+    return NULL;
+  }
+  matmul_nn_small_m(out, x, w, m, n, k, accumulate ? 1 : 0);
+  return undefined(env);
+}
+
+/* matmulNtSmallM(out, x, w, M, N, K): out[M,N] = x[M,K]·w[N,K]ᵀ */
+static napi_value js_matmul_nt_small_m(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!load_args(&a, env, info, 6, "matmulNtSmallM")) return NULL;
+  int64_t m = dim(&a, 3, "M"), n = dim(&a, 4, "N"), k = dim(&a, 5, "K");
+  float *out = f32(&a, 0, (double)m * n, "out"), *x = f32(&a, 1, (double)m * k, "x"), *w = f32(&a, 2, (double)n * k, "w");
+  if (a.failed) return NULL;
+  matmul_nt_small_m(out, x, w, m, n, k);
+  return undefined(env);
+}
+
+static napi_value js_small_m_train_vectorized(napi_env env, napi_callback_info info) {
+  napi_value result;
+  napi_get_boolean(env, smallm_train_vectorized() != 0, &result);
+  return result;
+}
+
 #define EXPORT(name, fn) {name, NULL, fn, NULL, NULL, NULL, napi_default, NULL}
 
 static napi_value init(napi_env env, napi_value exports) {
@@ -637,6 +670,9 @@ static napi_value init(napi_env env, napi_value exports) {
       EXPORT("setThreads", js_set_threads),
       EXPORT("info", js_info),
       EXPORT("logitsScan", js_logits_scan),
+      EXPORT("matmulNnSmallM", js_matmul_nn_small_m),
+      EXPORT("matmulNtSmallM", js_matmul_nt_small_m),
+      EXPORT("smallMTrainVectorized", js_small_m_train_vectorized),
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

@@ -98,5 +98,12 @@ float vec_sum(const float *a, int64_t n); /* streaming read; float accumulation 
 /* Lowest index of the largest logit; -1 when any entry is NaN, -2 when none is above -Infinity (or n is 0).
  * *finite_count gets the number of entries above -Infinity. */
 int64_t logits_scan(const float *x, int64_t n, int64_t *finite_count);
+/* out[M,N] (+)= a[M,K]·w[K,N] for small M (a linear layer's dx = dout·W on short sequences): reads w in place, no
+ * packing. accumulate = 0 overwrites out. */
+void matmul_nn_small_m(float *out, const float *a, const float *w, int64_t m, int64_t n, int64_t k, int accumulate);
+/* out[M,N] = x[M,K]·w[N,K]ᵀ for tens to hundreds of rows (a training forward): w transposed in L1-sized chunks. */
+void matmul_nt_small_m(float *out, const float *x, const float *w, int64_t m, int64_t n, int64_t k);
+/* 1 when the two above were built with AVX-512 (otherwise they are plain loops, slower than sgemm). */
+int smallm_train_vectorized(void);
 
 #endif

@@ -183,6 +183,20 @@ export interface NativeKernels {
   /** stats[0] = lowest index of the max logit (-1: a NaN is present, -2: all are -Infinity), stats[1] = how many
    * logits are above -Infinity. */
   logitsScan(logits: Float32Array, stats: Int32Array): void;
+  /** out[M,N] (+)= a[M,K]·w[K,N] without packing w: a linear layer's dx = dout·W on short sequences. */
+  matmulNnSmallM(
+    out: Float32Array,
+    a: Float32Array,
+    w: Float32Array,
+    m: number,
+    n: number,
+    k: number,
+    accumulate: boolean,
+  ): void;
+  /** out[M,N] = x[M,K]·w[N,K]ᵀ for tens to hundreds of rows (a training forward): faster than sgemm there. */
+  matmulNtSmallM(out: Float32Array, x: Float32Array, w: Float32Array, m: number, n: number, k: number): void;
+  /** Whether matmulNnSmallM / matmulNtSmallM were built with AVX-512 (else they are plain loops, slower than sgemm). */
+  smallMTrainVectorized(): boolean;
 }
 
 /** OPENBLAS_CORETYPE as this process found it, before seal chose one: a preset from the user or the machine. */

@@ -31,6 +31,8 @@ test("bench --json prints one line with every documented key", () => {
     "mem_read_gbs",
     "train_tokens_per_s",
     "train_limit_tokens_per_s",
+    "train64_tokens_per_s",
+    "train64_limit_tokens_per_s",
     "prefill_tokens_per_s",
     "prefill_limit_tokens_per_s",
     "decode_tokens_per_s",
