@@ -10,7 +10,7 @@ import { packSequences } from "./batch.js";
 import { type ModelConfig, validateConfig } from "./config.js";
 import { type Gradients, layerBackward, layerForward, type PassContext } from "./decoder-layer.js";
 import type { KvCache } from "./kv-cache.js";
-import { linearForward } from "./linear.js";
+import { linearBackwardInput, linearForward } from "./linear.js";
 import type { LoraAdapter, LoraRoute } from "./lora.js";
 import { RopeTables } from "./rope.js";
 import type { ModelWeights } from "./weights.js";
@@ -168,7 +168,7 @@ export class Model {
     const full = grads.full;
     // LM head and final norm, on the rows that carry a loss
     const dNormed = this.arena.f32("d.head.n", m * D);
-    native.sgemm(false, false, m, D, V, 1, head.dlogits, V, this.weights.lmHead, D, 0, dNormed, D);
+    linearBackwardInput(dNormed, head.dlogits, this.weights.lmHead, m, D, V, false);
     if (full) native.sgemm(true, false, V, D, m, 1, head.dlogits, V, head.normed, D, 1, full.lmHead, D);
     const dSelected = this.arena.zeros("d.head.x", m * D);
     native.rmsnormBackward(
