@@ -19,6 +19,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Command } from "commander";
 import { readSelfEditFile } from "../src/domains/knowledge/data.js";
+import { containsGold } from "../src/domains/knowledge/grading.js";
 import {
   type InnerLoopOutcome,
   type InnerLoopSettings,
@@ -44,13 +45,15 @@ const SHARED_SELF_EDITS = path.join(
   "../shared/data/seal-reference/knowledge-incorporation/data/synthetic_data/eval/base_val.json",
 );
 
+type GradedUnit = InnerLoopUnit & { gold: string[] };
+
 interface Workload {
   name: string;
   model: Model;
   tokenizer: TextTokenizer;
   settings: InnerLoopSettings;
   stop: number[];
-  units: InnerLoopUnit[];
+  units: GradedUnit[];
 }
 
 interface Measured {
@@ -61,15 +64,20 @@ interface Measured {
   ratio: number;
   max_abs_diff: number;
   answers_equal: number;
+  questions_equal: number;
+  questions: number;
+  sequential_accuracy: number;
+  batched_accuracy: number;
 }
 
-function unitsFrom(file: string, count: number, seed: number): InnerLoopUnit[] {
+function unitsFrom(file: string, count: number, seed: number): GradedUnit[] {
   const records = readSelfEditFile(file).filter((r) => (r.completions[0] ?? "").trim() !== "");
   if (records.length < count) throw new Error(`${file}: needs ${count} passages with a self-edit`);
   return records.slice(0, count).map((r, i) => ({
     sequences: buildTrainSequences(r.completions[0], r.context, r.title, { splitNewlines: true }),
     questionPrompts: r.questions.map((q) => closedBookQaPrompt(r.title, q.question)),
     seed: seed + i,
+    gold: r.questions.map((q) => q.answer),
   }));
 }
 
@@ -114,6 +122,8 @@ function qwenWorkload(units: number, epochs: number, selfEdits: string): Workloa
   };
 }
 
+const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+
 function timed<T>(work: () => T): [T, number] {
   const started = performance.now();
   const result = work();
@@ -133,6 +143,9 @@ function measure(work: Workload, k: number, log: (line: string) => void): Measur
   const [together, togetherSeconds] = timed(() => run(units));
   let maxDiff = 0;
   let answersEqual = 0;
+  let questionsEqual = 0;
+  let questions = 0;
+  const correct = [0, 0];
   alone.forEach((outcome, i) => {
     const a = adapterOf(outcome);
     const b = adapterOf(together[i]);
@@ -142,6 +155,12 @@ function measure(work: Workload, k: number, log: (line: string) => void): Measur
       for (let x = 0; x < t.length; x++) maxDiff = Math.max(maxDiff, Math.abs(t[x] - tb[j][x]));
     });
     if (JSON.stringify(a.answers) === JSON.stringify(b.answers)) answersEqual++;
+    units[i].gold.forEach((gold, q) => {
+      questions++;
+      if (a.answers[q] === b.answers[q]) questionsEqual++;
+      if (containsGold(a.answers[q], gold)) correct[0]++;
+      if (containsGold(b.answers[q], gold)) correct[1]++;
+    });
   });
   const measured = {
     k,
@@ -151,11 +170,16 @@ function measure(work: Workload, k: number, log: (line: string) => void): Measur
     ratio: aloneSeconds / togetherSeconds,
     max_abs_diff: maxDiff,
     answers_equal: answersEqual,
+    questions_equal: questionsEqual,
+    questions,
+    sequential_accuracy: correct[0] / questions,
+    batched_accuracy: correct[1] / questions,
   };
   log(
     `${work.name.padEnd(20)} K=${String(k).padEnd(3)} one at a time ${measured.sequential_per_hour.toFixed(0).padStart(6)}/h` +
       `  together ${measured.batched_per_hour.toFixed(0).padStart(6)}/h  ratio ${measured.ratio.toFixed(2)}×` +
-      `  max |Δ| adapters ${maxDiff.toExponential(1)}  same answers ${answersEqual}/${units.length}`,
+      `  max |Δ| adapters ${maxDiff.toExponential(1)}  same answers ${questionsEqual}/${questions}` +
+      `  contains-gold ${pct(measured.sequential_accuracy)} vs ${pct(measured.batched_accuracy)}`,
   );
   return measured;
 }

@@ -132,3 +132,20 @@ test("trainMany refuses a row budget that is not a positive integer", () => {
   const model = tinyModel(config, 1);
   assert.throws(() => trainMany(model, buildJobs(config, SPECS.slice(0, 1)), { maxRowsPerPass: 0 }), /maxRowsPerPass/);
 });
+
+test("an adapter trained together does not depend on its partners: two different partners of one shape, same bits", () => {
+  const config = tinyConfig("llama");
+  const model = tinyModel(config, 8);
+  const [mine, partnerA, partnerB] = buildJobs(config, [SPECS[0], SPECS[2], SPECS[2]]);
+  const other = { ...partnerB, examples: partnerA.examples.map((e) => ({ ...e, tokens: Array.from(e.tokens).reverse() })) };
+  const trainedNext = (partner: AdapterJob) => {
+    const jobs = [mine, partner].map((job) => ({ ...job, adapter: cloneAdapter(job.adapter) }));
+    trainMany(model, jobs);
+    return adapterTensors(jobs[0].adapter);
+  };
+  const a = trainedNext(partnerA);
+  const b = trainedNext(other);
+  a.forEach((tensor, i) => {
+    assert.deepEqual(tensor, b[i], `tensor ${i}`);
+  });
+});
