@@ -137,7 +137,10 @@ test("an adapter trained together does not depend on its partners: two different
   const config = tinyConfig("llama");
   const model = tinyModel(config, 8);
   const [mine, partnerA, partnerB] = buildJobs(config, [SPECS[0], SPECS[2], SPECS[2]]);
-  const other = { ...partnerB, examples: partnerA.examples.map((e) => ({ ...e, tokens: Array.from(e.tokens).reverse() })) };
+  const other = {
+    ...partnerB,
+    examples: partnerA.examples.map((e) => ({ ...e, tokens: Array.from(e.tokens).reverse() })),
+  };
   const trainedNext = (partner: AdapterJob) => {
     const jobs = [mine, partner].map((job) => ({ ...job, adapter: cloneAdapter(job.adapter) }));
     trainMany(model, jobs);
