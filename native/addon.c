@@ -5,6 +5,7 @@
 #include <cblas.h>
 #include <node_api.h>
 #include <stdio.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include "kernels.h"
@@ -573,6 +574,79 @@ static napi_value js_logits_scan(napi_env env, napi_callback_info info) {
   return undefined(env);
 }
 
+/* Elements of the i-th Float32Array of the JS array argument `arg` (0 with an exception pending when not one). */
+static int64_t item_length(Args *a, size_t arg, uint32_t i) {
+  if (a->failed) return 0;
+  napi_value item, saved = a->argv[arg];
+  if (napi_get_element(a->env, a->argv[arg], i, &item) != napi_ok) return fail(a, "ERR_SEAL_EXTENT", "array item"), 0;
+  a->argv[arg] = item;
+  int64_t n = length_of(a, arg);
+  a->argv[arg] = saved;
+  return n;
+}
+
+/*
+ * adamwTensors(params, grads, ms, vs, lr, beta1, beta2, eps, weightDecay, step, maxNorm, out): one optimizer step over
+ * every tensor of a model or adapter in one call. out[0] = the gradients' global norm; when it is finite the gradients
+ * are clipped to maxNorm (0: no clipping), AdamW is applied, and out[1] = the parameters' squared norm afterwards
+ * (NaN when nothing was updated). Same arithmetic as vecSumSquares + vecScale + adamwStep per tensor.
+ */
+static napi_value js_adamw_tensors(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!load_args(&a, env, info, 12, "adamwTensors")) return NULL;
+  uint32_t n = array_length(&a, 0, "params");
+  if (!a.failed && (array_length(&a, 1, "grads") != n || array_length(&a, 2, "ms") != n || array_length(&a, 3, "vs") != n))
+    fail(&a, "ERR_SEAL_EXTENT", "adamwTensors: params, grads, ms and vs need the same count");
+  float lr = (float)number(&a, 4, "lr");
+  double b1 = number(&a, 5, "beta1"), b2 = number(&a, 6, "beta2");
+  float eps = (float)number(&a, 7, "eps"), wd = (float)number(&a, 8, "weightDecay");
+  int64_t step = dim(&a, 9, "step");
+  double max_norm = number(&a, 10, "maxNorm");
+  if (!a.failed && step < 1) fail(&a, "ERR_SEAL_DIM", "adamwTensors: step is 1-based");
+  double *out = NULL;
+  if (!a.failed) {
+    bool is_typed = false;
+    napi_typedarray_type type;
+    size_t length = 0;
+    napi_is_typedarray(env, a.argv[11], &is_typed);
+    if (is_typed) napi_get_typedarray_info(env, a.argv[11], &type, &length, (void **)&out, NULL, NULL);
+    if (!is_typed || type != napi_float64_array || length < 2) fail(&a, "ERR_SEAL_EXTENT", "adamwTensors: out must be a Float64Array of 2");
+  }
+  if (a.failed) return NULL;
+  float **t = calloc((size_t)n * 4 + 1, sizeof *t);
+  int64_t *len = calloc((size_t)n + 1, sizeof *len);
+  if (!t || !len) {
+    free(t);
+    free(len);
+    return fail(&a, "ERR_SEAL_MEMORY", "adamwTensors: out of memory"), NULL;
+  }
+  for (uint32_t i = 0; i < n && !a.failed; i++) {
+    len[i] = item_length(&a, 0, i);
+    for (int k = 0; k < 4 && !a.failed; k++) t[4 * i + k] = f32_item(&a, (size_t)k, i, (double)len[i], "tensor");
+  }
+  if (!a.failed) {
+    double grad_sq = 0;
+    for (uint32_t i = 0; i < n; i++) grad_sq += vec_sum_squares(t[4 * i + 1], len[i]);
+    const double norm = sqrt(grad_sq);
+    out[0] = norm;
+    out[1] = NAN;
+    if (isfinite(norm)) {
+      const double coefficient = max_norm / (norm + 1e-6);
+      if (max_norm > 0 && coefficient < 1)
+        for (uint32_t i = 0; i < n; i++) vec_scale(t[4 * i + 1], (float)coefficient, len[i]);
+      double param_sq = 0;
+      for (uint32_t i = 0; i < n; i++) {
+        adamw_step(t[4 * i], t[4 * i + 1], t[4 * i + 2], t[4 * i + 3], len[i], lr, b1, b2, eps, wd, step);
+        param_sq += vec_sum_squares(t[4 * i], len[i]);
+      }
+      out[1] = param_sq;
+    }
+  }
+  free(t);
+  free(len);
+  return a.failed ? NULL : undefined(env);
+}
+
 static napi_value js_set_threads(napi_env env, napi_callback_info info) {
   Args a;
   if (!load_args(&a, env, info, 1, "setThreads")) return NULL;
@@ -667,6 +741,7 @@ static napi_value init(napi_env env, napi_value exports) {
       EXPORT("vecSum", js_vec_sum),
       EXPORT("loraForwardSegments", js_lora_forward_segments),
       EXPORT("loraBackwardSegments", js_lora_backward_segments),
+      EXPORT("adamwTensors", js_adamw_tensors),
       EXPORT("setThreads", js_set_threads),
       EXPORT("info", js_info),
       EXPORT("logitsScan", js_logits_scan),

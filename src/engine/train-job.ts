@@ -4,10 +4,10 @@
  * the same data order, dropout seeds, loss normalisation, clipping, schedule and AdamW state per run.
  */
 import { packSequences } from "./batch.js";
-import { checkParametersFinite, checkStepFinite, DEFAULT_DIVERGENCE_HINT } from "./divergence.js";
+import { checkStepFinite, DEFAULT_DIVERGENCE_HINT, TrainingDivergedError } from "./divergence.js";
 import { adapterTensors, type LoraAdapter, zerosLike } from "./lora.js";
 import type { Gradients } from "./model.js";
-import { AdamW, clipToNorm, globalNorm } from "./optimizer.js";
+import { AdamW, globalNorm } from "./optimizer.js";
 import { Rng } from "./random.js";
 import { learningRateAt, warmupStepsFromRatio } from "./schedule.js";
 import {
@@ -156,20 +156,28 @@ export class TrainJob {
     const step = this.step;
     const epoch = Math.floor(step / this.stepsPerEpoch);
     const loss = this.stepTokens > 0 ? lossSum / this.stepTokens : 0;
-    // Measured even without clipping: a non-finite norm stops training before the update writes NaN.
-    const norm = globalNorm(this.gradTensors);
-    const state = { step: step + 1, totalSteps: this.totalSteps, epoch: epoch + 1, loss, gradNorm: norm };
-    checkStepFinite(state, this.hint);
     const { maxGradNorm } = this.opts;
-    if (maxGradNorm > 0) clipToNorm(this.gradTensors, norm, maxGradNorm);
     const lr = learningRateAt(step, {
       schedule: this.opts.schedule,
       baseLr: this.opts.lr,
       warmupSteps: this.warmupSteps,
       totalSteps: this.totalSteps,
     });
-    this.optimizer.update(this.gradTensors, lr);
-    checkParametersFinite(this.params, state, this.hint);
+    const state = (gradNorm: number) => ({
+      step: step + 1,
+      totalSteps: this.totalSteps,
+      epoch: epoch + 1,
+      loss,
+      gradNorm,
+    });
+    if (!Number.isFinite(loss)) checkStepFinite(state(globalNorm(this.gradTensors)), this.hint);
+    // Norm (measured even without clipping: a non-finite one stops training before the update writes NaN), clipping,
+    // AdamW and the parameters' norm, in one native call.
+    const fused = this.optimizer.clipAndUpdate(this.gradTensors, lr, maxGradNorm);
+    const norm = fused.gradNorm;
+    checkStepFinite(state(norm), this.hint);
+    if (!Number.isFinite(Math.sqrt(fused.paramSquaredNorm)))
+      throw new TrainingDivergedError({ ...state(norm), cause: "parameters" }, this.hint);
     this.losses.push(loss);
     this.tokensTrained += this.stepTokens;
     this.step++;

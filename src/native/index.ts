@@ -178,6 +178,24 @@ export interface NativeKernels {
     inDim: number,
     outDim: number,
   ): void;
+  /**
+   * One optimizer step over every tensor: out[0] = the gradients' global norm; when finite, gradients are clipped to
+   * maxNorm (0: none), AdamW applied per tensor, and out[1] = the parameters' squared norm after (else NaN).
+   */
+  adamwTensors(
+    params: Float32Array[],
+    grads: Float32Array[],
+    ms: Float32Array[],
+    vs: Float32Array[],
+    lr: number,
+    beta1: number,
+    beta2: number,
+    eps: number,
+    weightDecay: number,
+    step: number,
+    maxNorm: number,
+    out: Float64Array,
+  ): void;
   setThreads(threads: number): void;
   info(): { blasCore: string; blasConfig: string; blasThreads: number; kernelThreads: number };
   /** stats[0] = lowest index of the max logit (-1: a NaN is present, -2: all are -Infinity), stats[1] = how many
