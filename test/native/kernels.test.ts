@@ -468,3 +468,57 @@ test("dimensions that could overflow extent products are rejected", () => {
     assert.match(child.output, /threw RangeError/);
   }
 });
+
+test("adamwTensors equals the per-tensor norm → clip → adamwStep → norm sequence, and skips a non-finite step", () => {
+  const rng = new Rng(77);
+  const sizes = [5, 33, 1, 100];
+  const make = (scale: number) => sizes.map((n) => Float32Array.from({ length: n }, () => rng.normal() * scale));
+  for (const maxNorm of [0, 0.5, 1e6]) {
+    const params = make(1);
+    const grads = make(0.3);
+    const ms = sizes.map((n) => new Float32Array(n));
+    const vs = sizes.map((n) => new Float32Array(n));
+    const copy = (list: Float32Array[]) => list.map((t) => t.slice());
+    const [p2, g2, m2, v2] = [copy(params), copy(grads), copy(ms), copy(vs)];
+    for (let step = 1; step <= 3; step++) {
+      const out = new Float64Array(2);
+      native.adamwTensors(params, grads, ms, vs, 1e-2, 0.9, 0.999, 1e-8, 0.01, step, maxNorm, out);
+      const norm = Math.sqrt(g2.reduce((sum, g) => sum + native.vecSumSquares(g), 0));
+      const coefficient = maxNorm / (norm + 1e-6);
+      if (maxNorm > 0 && coefficient < 1) for (const g of g2) native.vecScale(g, coefficient);
+      p2.forEach((p, i) => native.adamwStep(p, g2[i], m2[i], v2[i], 1e-2, 0.9, 0.999, 1e-8, 0.01, step));
+      assert.equal(out[0], norm);
+      assert.equal(
+        out[1],
+        p2.reduce((sum, p) => sum + native.vecSumSquares(p), 0),
+      );
+      params.forEach((p, i) => assert.deepEqual(p, p2[i], `maxNorm ${maxNorm} step ${step} tensor ${i}`));
+    }
+  }
+  const params = make(1);
+  const before = params.map((t) => t.slice());
+  const grads = make(1);
+  grads[2][0] = Number.NaN;
+  const out = new Float64Array(2);
+  native.adamwTensors(params, grads, make(0), make(0), 1e-2, 0.9, 0.999, 1e-8, 0, 1, 1, out);
+  assert.ok(Number.isNaN(out[0]) && Number.isNaN(out[1]));
+  assert.deepEqual(params, before, "nothing is updated when the gradient norm is not finite");
+  assert.throws(
+    () =>
+      native.adamwTensors(
+        [new Float32Array(4)],
+        [new Float32Array(3)],
+        [new Float32Array(4)],
+        [new Float32Array(4)],
+        1e-3,
+        0.9,
+        0.999,
+        1e-8,
+        0,
+        1,
+        1,
+        out,
+      ),
+    RangeError,
+  );
+});
