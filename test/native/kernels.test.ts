@@ -486,13 +486,13 @@ test("adamwTensors equals the per-tensor norm → clip → adamwStep → norm se
       const norm = Math.sqrt(g2.reduce((sum, g) => sum + native.vecSumSquares(g), 0));
       const coefficient = maxNorm / (norm + 1e-6);
       if (maxNorm > 0 && coefficient < 1) for (const g of g2) native.vecScale(g, coefficient);
-      p2.forEach((p, i) => native.adamwStep(p, g2[i], m2[i], v2[i], 1e-2, 0.9, 0.999, 1e-8, 0.01, step));
+      for (const [i, p] of p2.entries()) native.adamwStep(p, g2[i], m2[i], v2[i], 1e-2, 0.9, 0.999, 1e-8, 0.01, step);
       assert.equal(out[0], norm);
       assert.equal(
         out[1],
         p2.reduce((sum, p) => sum + native.vecSumSquares(p), 0),
       );
-      params.forEach((p, i) => assert.deepEqual(p, p2[i], `maxNorm ${maxNorm} step ${step} tensor ${i}`));
+      for (const [i, p] of params.entries()) assert.deepEqual(p, p2[i], `maxNorm ${maxNorm} step ${step} tensor ${i}`);
     }
   }
   const params = make(1);
