@@ -26,15 +26,20 @@ export function validateLoraConfig(config: LoraConfig): void {
   if (config.targets.length === 0) throw new Error("LoRA needs at least one target projection");
 }
 
-/** A fresh adapter (PEFT init). */
-export function createLoraAdapter(model: ModelConfig, config: LoraConfig, rng: Rng): LoraAdapter {
-  validateLoraConfig(config);
+/** Parameters (A and B of every target in every layer) of an adapter with this config. */
+export function loraParameterCount(model: ModelConfig, config: LoraConfig): number {
   const perLayer = config.targets.reduce((sum, target) => {
     const [outDim, inDim] = projectionShape(model, target);
     return sum + config.rank * (inDim + outDim);
   }, 0);
+  return model.numLayers * perLayer;
+}
+
+/** A fresh adapter (PEFT init). */
+export function createLoraAdapter(model: ModelConfig, config: LoraConfig, rng: Rng): LoraAdapter {
+  validateLoraConfig(config);
   assertFitsInMemory(
-    model.numLayers * perLayer * Float32Array.BYTES_PER_ELEMENT,
+    loraParameterCount(model, config) * Float32Array.BYTES_PER_ELEMENT,
     `a rank-${config.rank} LoRA adapter on ${config.targets.join(",")}`,
     "lower the rank",
   );

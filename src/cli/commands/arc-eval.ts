@@ -5,6 +5,7 @@
  */
 import type { Command } from "commander";
 import { checkOutputFolder } from "../../io/output-path.js";
+import { addParallelAdaptersOption } from "../options.js";
 import {
   addPredictOptions,
   addTaskSelectionOptions,
@@ -25,6 +26,7 @@ export interface ArcEvalOptions extends TaskSelectionOptions, PredictOptions {
   evalInstances?: string | string[];
   out: string;
   resume?: boolean;
+  parallelAdapters: number;
 }
 
 export function registerArcEval(group: Command): void {
@@ -45,7 +47,11 @@ export function registerArcEval(group: Command): void {
     "test inputs to evaluate: {task}-{k},… or the reference's sets train-1b / eval-1b (default: all of the tasks)",
     parseInstances,
   );
-  addPredictOptions(command)
+  addParallelAdaptersOption(
+    addPredictOptions(command),
+    "(task, configuration) pairs answered in one decode batch, each with its own adapter (greedy: the same " +
+      "answers as one at a time up to float rounding; fewer when k adapters would pass 4 GiB)",
+  )
     .option("--resume", "continue the run in --out (same settings)")
     .action(async (options: ArcEvalOptions) => {
       checkOutputFolder(options.out);
@@ -68,6 +74,7 @@ export async function runArcEvalCommand(options: ArcEvalOptions): Promise<void> 
     selection: { taskIds: options.tasks, subset: options.subset },
     instances: options.evalInstances,
     predict: predictSettingsFromOptions(options),
+    parallelAdapters: options.parallelAdapters,
     log: stderrLog,
   });
   const { successRate: rate, bestOfConfigs: best } = summary;

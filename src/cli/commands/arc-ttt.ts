@@ -5,6 +5,7 @@
  */
 import type { Command } from "commander";
 import { checkOutputFolder } from "../../io/output-path.js";
+import { addParallelAdaptersOption } from "../options.js";
 import {
   addTaskSelectionOptions,
   addTttOptions,
@@ -23,6 +24,7 @@ export interface ArcTttOptions extends TaskSelectionOptions, TttOptions {
   allConfigs?: boolean | string;
   out: string;
   resume?: boolean;
+  parallelAdapters: number;
 }
 
 export function registerArcTtt(group: Command): void {
@@ -44,7 +46,11 @@ export function registerArcTtt(group: Command): void {
     )
     .requiredOption("--out <dir>", "run folder (adapters/, records.jsonl, run.json, summary.md/json)");
   addTaskSelectionOptions(command, "tasks (default with --self-edits: every task of the file)");
-  addTttOptions(command)
+  addParallelAdaptersOption(
+    addTttOptions(command),
+    "inner loops whose adapters train together over one pass of the base model (results equal one at a time up " +
+      "to float rounding; fewer when k adapters' training state would pass 4 GiB)",
+  )
     .option("--resume", "continue the run in --out (same settings)")
     .action(async (options: ArcTttOptions) => {
       checkOutputFolder(options.out);
@@ -78,6 +84,7 @@ export async function runArcTttCommand(options: ArcTttOptions): Promise<void> {
     selection: { taskIds: options.tasks, subset: options.subset },
     source,
     settings: tttSettingsFromOptions(options),
+    parallelAdapters: options.parallelAdapters,
     log: stderrLog,
   });
   const { counts } = summary;

@@ -4,11 +4,10 @@
  */
 import type { Command } from "commander";
 import { checkOutputFolder } from "../../io/output-path.js";
-import { parseNonNegativeInt, parsePositiveInt } from "../options.js";
+import { addParallelAdaptersOption, parseNonNegativeInt, parsePositiveInt } from "../options.js";
 import {
   addGraderOptions,
   addInnerLoopOptions,
-  addParallelAdaptersOption,
   type GraderOptions,
   graderFromOptions,
   type InnerLoopOptions,

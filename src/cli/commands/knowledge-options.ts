@@ -9,7 +9,6 @@ import type { GraderConfig, InnerLoopConfig } from "../../domains/knowledge/inne
 import type { FailureLimit } from "../../domains/knowledge/judge-failures.js";
 import type { JudgeSettings } from "../../domains/knowledge/judge-session.js";
 import type { Projection } from "../../engine/config.js";
-import { DEFAULT_PARALLEL_ADAPTERS } from "../../seal/parallel-adapters.js";
 import { parsePositiveInt, parsePositiveNumber } from "../options.js";
 import { parseTargets } from "./parsers.js";
 
@@ -208,15 +207,4 @@ export async function graderFromOptions(options: GraderOptions): Promise<GraderC
     model: options.judgeModel ?? "gpt-4.1",
     baseUrl: (options.judgeBaseUrl ?? process.env.OPENAI_BASE_URL ?? DEFAULT_JUDGE_BASE_URL).replace(/\/+$/, ""),
   };
-}
-
-/** `--parallel-adapters K`: inner loops trained and answered together (speed and memory only; not in run.json). */
-export function addParallelAdaptersOption(command: Command): Command {
-  return command.option(
-    "--parallel-adapters <k>",
-    "inner loops whose adapters train and answer together over one pass of the base model (results equal " +
-      "one at a time up to float rounding; memory grows with k)",
-    parsePositiveInt,
-    DEFAULT_PARALLEL_ADAPTERS,
-  );
 }

@@ -22,11 +22,10 @@ import type { Command } from "commander";
 import type { Projection } from "../../engine/config.js";
 import { writeFileAtomic } from "../../io/atomic-file.js";
 import { checkOutputFolder } from "../../io/output-path.js";
-import { parseNonNegativeInt, parsePositiveInt, parsePositiveNumber } from "../options.js";
+import { addParallelAdaptersOption, parseNonNegativeInt, parsePositiveInt, parsePositiveNumber } from "../options.js";
 import {
   addGraderOptions,
   addInnerLoopOptions,
-  addParallelAdaptersOption,
   type GraderOptions,
   graderFromOptions,
   type InnerLoopOptions,

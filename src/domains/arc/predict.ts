@@ -8,6 +8,7 @@
  * 30×30 grid in the model's tokenizer), because an answer past a 30×30 grid can never parse.
  */
 import { type Generation, generate } from "../../engine/generate.js";
+import type { LoraAdapter } from "../../engine/lora.js";
 import type { Model } from "../../engine/model.js";
 import type { TextTokenizer } from "../../io/tokenizer.js";
 import { applyInverter } from "./augment.js";
@@ -70,13 +71,14 @@ function queryPrompt(tokenizer: TextTokenizer, query: ArcQuery, chat: ChatRender
   return encodePrompt(tokenizer, tttPromptMessages(query.task.train, test.input), chat);
 }
 
-/** Predicts one test input (`instance` has exactly one test case); the model's current adapter is used. */
-export function predictInstance(
-  model: Model,
-  tokenizer: TextTokenizer,
-  instance: ArcTask,
-  settings: PredictSettings,
-): InstancePrediction {
+interface PlannedQueries {
+  queries: ArcQuery[];
+  prompts: number[][];
+  fallback: boolean;
+}
+
+/** The queries of one test input, length-filtered as the reference does, and their prompt tokens. */
+function planQueries(tokenizer: TextTokenizer, instance: ArcTask, settings: PredictSettings): PlannedQueries {
   const answerTokens = (task: ArcTask): number => {
     const output = task.test[0].output;
     return output === undefined ? 0 : tokenizer.encode(tttAnswerText(output), { addSpecialTokens: false }).length;
@@ -96,9 +98,78 @@ export function predictInstance(
     ...settings.queries,
     tokenCount: (query) => promptOf(query).length + answerTokens(query.task),
   });
-  const { fallback } = built;
   const queries = settings.maxQueries === null ? built.queries : built.queries.slice(0, settings.maxQueries);
-  const prompts = queries.map(promptOf);
+  return { queries, prompts: queries.map(promptOf), fallback: built.fallback };
+}
+
+/** Parses, inverts and votes one test input's answers (in query order). */
+function predictionOf(
+  planned: PlannedQueries,
+  generations: Generation[],
+  settings: PredictSettings,
+): InstancePrediction {
+  const answers: QueryAnswer[] = generations.map((generation, i) => {
+    const query = planned.queries[i];
+    const text = generation.text ?? "";
+    const parsed = parseGridText(text);
+    return {
+      augmenter: query.augmenter,
+      inverter: query.inverter,
+      leaveN: query.leaveN,
+      promptTokens: planned.prompts[i].length,
+      text,
+      finishReason: generation.finishReason,
+      grid: parsed === null ? null : applyInverter(query.inverter, parsed),
+    };
+  });
+  const predictions: Prediction[] = answers
+    .filter((answer) => answer.grid !== null)
+    .map((answer) => ({ grid: answer.grid as Grid, inverter: answer.inverter }));
+  const voted = predictions.length === 0 ? null : vote(predictions, settings.vote);
+  return { attempts: voted === null ? null : voted.attempts, answers, fallback: planned.fallback };
+}
+
+/** One test input to predict (exactly one test case) and the adapter that answers it (null: the base model). */
+export interface PredictItem {
+  instance: ArcTask;
+  adapter: LoraAdapter | null;
+}
+
+/**
+ * Predicts several test inputs in one decode batch, each with its own adapter (sequences of different adapters
+ * share every forward; each adapter keeps the batch size it would have alone). Greedy, so each prediction equals
+ * the one made with its adapter alone.
+ */
+export function predictInstances(
+  model: Model,
+  tokenizer: TextTokenizer,
+  items: readonly PredictItem[],
+  settings: PredictSettings,
+): InstancePrediction[] {
+  return predictWith(model, tokenizer, items, settings, true);
+}
+
+/** Predicts one test input (`instance` has exactly one test case); the model's current adapter is used. */
+export function predictInstance(
+  model: Model,
+  tokenizer: TextTokenizer,
+  instance: ArcTask,
+  settings: PredictSettings,
+): InstancePrediction {
+  return predictWith(model, tokenizer, [{ instance, adapter: null }], settings, false)[0];
+}
+
+function predictWith(
+  model: Model,
+  tokenizer: TextTokenizer,
+  items: readonly PredictItem[],
+  settings: PredictSettings,
+  perItemAdapters: boolean,
+): InstancePrediction[] {
+  const planned = items.map((item) => planQueries(tokenizer, item.instance, settings));
+  const prompts = planned.flatMap((p) => p.prompts);
+  const adapters = perItemAdapters ? items.flatMap((item, i) => planned[i].prompts.map(() => item.adapter)) : null;
+  const distinct = adapters === null ? 1 : new Set(adapters).size;
   const stopTokenIds = [...new Set([...tokenizer.eosTokenIds, ...model.config.eosTokenIds])];
   const generations =
     prompts.length === 0
@@ -109,26 +180,16 @@ export function predictInstance(
           beyondContext: "stop", // as vLLM, the reference's engine, ends a sequence at max_model_len
           n: 1,
           stopTokenIds,
-          maxBatch: settings.batch,
+          maxBatch: settings.batch * distinct,
           decode: (ids) => tokenizer.decode(ids, { skipSpecialTokens: true }),
+          adapters,
         });
-  const answers: QueryAnswer[] = generations.map((generation) => {
-    const query = queries[generation.promptIndex];
-    const text = generation.text ?? "";
-    const parsed = parseGridText(text);
-    return {
-      augmenter: query.augmenter,
-      inverter: query.inverter,
-      leaveN: query.leaveN,
-      promptTokens: prompts[generation.promptIndex].length,
-      text,
-      finishReason: generation.finishReason,
-      grid: parsed === null ? null : applyInverter(query.inverter, parsed),
-    };
+  const byPrompt: Generation[] = [];
+  for (const generation of generations) byPrompt[generation.promptIndex] = generation;
+  let next = 0;
+  return planned.map((p) => {
+    const mine = byPrompt.slice(next, next + p.prompts.length);
+    next += p.prompts.length;
+    return predictionOf(p, mine, settings);
   });
-  const predictions: Prediction[] = answers
-    .filter((answer) => answer.grid !== null)
-    .map((answer) => ({ grid: answer.grid as Grid, inverter: answer.inverter }));
-  const voted = predictions.length === 0 ? null : vote(predictions, settings.vote);
-  return { attempts: voted === null ? null : voted.attempts, answers, fallback };
 }

@@ -15,10 +15,16 @@
  * scored wrong for it, and a test input with no parseable answer counts as not submitted.
  */
 import path from "node:path";
+import { type LoraConfig, loraParameterCount } from "../../engine/lora.js";
 import { baseModelFingerprint } from "../../io/base-fingerprint.js";
 import { crashPoint } from "../../io/crash-point.js";
 import { writeJsonFile } from "../../io/json-file.js";
 import { loadAdapter } from "../../io/peft.js";
+import {
+  ANSWERING_BYTES_PER_PARAMETER,
+  DEFAULT_PARALLEL_ADAPTERS,
+  parallelAdaptersWithin,
+} from "../../seal/parallel-adapters.js";
 import { createProgress, type ProgressStream } from "../../seal/progress.js";
 import { openRun } from "../../seal/run-dir.js";
 import { parseInstanceName, readArcTasks } from "./data.js";
@@ -33,8 +39,8 @@ import {
   validateEvalRecord,
 } from "./eval-records.js";
 import { type ArcEvalSummary, evalSummaryMarkdown, summarizeEval } from "./eval-summary.js";
-import type { ArcTask } from "./grid.js";
-import { type InstancePrediction, type PredictSettings, predictInstance } from "./predict.js";
+import type { ArcTask, Grid } from "./grid.js";
+import { type InstancePrediction, type PredictSettings, predictInstances } from "./predict.js";
 import {
   type ArcEngine,
   dataFingerprint,
@@ -66,6 +72,11 @@ export interface ArcEvalRequest {
   /** Test inputs `{id}-{k}`, or an instance-set name (run-common.ts); default: every test input of the tasks. */
   instances?: string | readonly string[];
   predict: PredictSettings;
+  /**
+   * (task, configuration) pairs answered in one decode batch, each with its adapter (default
+   * DEFAULT_PARALLEL_ADAPTERS, fewer when their adapters would pass PARALLEL_ADAPTER_BUDGET_BYTES).
+   */
+  parallelAdapters?: number;
   /** Predictions instead of the model's (tests), per test input; the model and adapters are then not loaded. */
   predictor?: ArcEvalPredictor;
   /** The model already loaded from `modelDir` (reused across runs); default: loaded when there is work. */
@@ -94,6 +105,8 @@ interface Plan {
     identity: string;
     /** The chat template date the adapters were trained with. */
     templateDate: string | null;
+    /** The adapters' LoRA settings (null in a run.json that lacks them). */
+    lora: LoraConfig | null;
   } | null;
 }
 
@@ -114,7 +127,7 @@ function plan(request: ArcEvalRequest, tasks: readonly ArcTask[], modelSha: stri
     const config = info.config as {
       tasks?: string[];
       source?: { kind?: string };
-      settings?: { chat?: { date?: string } };
+      settings?: { chat?: { date?: string }; lora?: LoraConfig };
     };
     tttTasks = config.tasks ?? [...new Set(records.map((r) => r.taskId))];
     ttt = {
@@ -123,6 +136,7 @@ function plan(request: ArcEvalRequest, tasks: readonly ArcTask[], modelSha: stri
       source: config.source?.kind ?? "self-edits",
       identity: runIdentity(info),
       templateDate: config.settings?.chat?.date ?? null,
+      lora: config.settings?.lora ?? null,
     };
   }
   const selected = selectedTaskIds(request.selection, tasks, request.challengesPath);
@@ -161,6 +175,39 @@ function checkPredict(settings: PredictSettings): void {
     if (value !== null && (!Number.isInteger(value) || value < 1))
       throw new Error(`--${name} must be a positive integer, got ${value}`);
   if (settings.queries.includeN.length === 0) throw new Error("--include-n needs at least one value");
+}
+
+/** A test input's record: the two attempts, correctness and every query's answer. */
+function evaluatedInstance(
+  name: string,
+  testIndex: number,
+  prediction: InstancePrediction,
+  solution: Grid,
+): ArcEvalInstance {
+  return {
+    name,
+    testIndex,
+    queries: prediction.answers.length,
+    fallback: prediction.fallback,
+    attempts: prediction.attempts,
+    correct: testInputCorrect(prediction.attempts, solution),
+    answers: prediction.answers.map((answer) => ({
+      augmenter: answer.augmenter,
+      inverter: answer.inverter,
+      leaveN: answer.leaveN,
+      promptTokens: answer.promptTokens,
+      text: answer.text,
+      finishReason: answer.finishReason,
+      parsed: answer.grid !== null,
+    })),
+  };
+}
+
+/** Pairs answered together: K, or fewer when K of the TTT run's adapters would not fit the memory budget. */
+function pairsAtOnce(requested: number, ttt: Plan["ttt"], engine: ArcEngine | null): number {
+  if (ttt?.lora == null || engine === null) return requested;
+  const bytes = ANSWERING_BYTES_PER_PARAMETER * loraParameterCount(engine.loaded.config, ttt.lora);
+  return parallelAdaptersWithin(requested, bytes);
 }
 
 /** Runs (or resumes) the evaluation; writes records, final_results.json and the summary; returns the summary. */
@@ -218,80 +265,80 @@ export function runArcEval(request: ArcEvalRequest): ArcEvalSummary {
         const baseFingerprint =
           engine === null ? null : baseModelFingerprint(engine.loaded.config, engine.loaded.weights);
         const progress = createProgress({ total: units.length, done, name: "pairs", stream: request.progressStream });
-        for (const unit of units) {
-          if (records.has(unit.key)) continue;
-          progress.setLabel(unit.key);
+        const pending = units.filter((unit) => !records.has(unit.key));
+        const parallel = pairsAtOnce(request.parallelAdapters ?? DEFAULT_PARALLEL_ADAPTERS, ttt, engine);
+        // each group's test inputs are answered in one decode batch, each with its pair's adapter; records stay one
+        // per pair, appended in order, so --resume picks up pair by pair whatever the group size was
+        for (let from = 0; from < pending.length; from += parallel) {
+          const group = pending.slice(from, from + parallel);
+          progress.setLabel(group.length === 1 ? group[0].key : `${group[0].key} +${group.length - 1}`);
           const started = performance.now();
-          const task = byId.get(unit.taskId)!;
-          const tttRecord = ttt?.records.get(unit.key);
-          let status: ArcEvalAdapterStatus = "base-model";
-          let adapterDir: string | null = null;
-          if (ttt !== null) {
-            status = tttRecord === undefined ? "no-config" : tttRecord.outcome.status;
-            adapterDir = tttRecord?.adapter == null ? null : path.join(ttt.dir, tttRecord.adapter);
-          }
-          const evaluated: ArcEvalInstance[] = [];
-          if (ttt === null || adapterDir !== null) {
-            if (engine !== null)
-              engine.model.adapter =
-                adapterDir === null
-                  ? null
-                  : loadAdapter(adapterDir, engine.loaded.config, {
-                      base: baseFingerprint ?? engine.loaded.weights,
-                      log,
-                    });
-            try {
-              for (const testIndex of testIndices.get(unit.taskId)!) {
-                const name = `${unit.taskId}-${testIndex}`;
-                progress.setLabel(`${unit.key} ${name}`);
-                const testCase = task.test[testIndex];
-                const instance: ArcTask = { id: name, train: task.train, test: [testCase] };
-                const prediction =
-                  engine === null
-                    ? request.predictor!(instance, { taskId: unit.taskId, edit: unit.edit, adapter: adapterDir })
-                    : predictInstance(engine.model, engine.tokenizer, instance, request.predict);
-                crashPoint("predict");
-                const correct = testInputCorrect(prediction.attempts, testCase.output!);
-                evaluated.push({
-                  name,
-                  testIndex,
-                  queries: prediction.answers.length,
-                  fallback: prediction.fallback,
-                  attempts: prediction.attempts,
-                  correct,
-                  answers: prediction.answers.map((answer) => ({
-                    augmenter: answer.augmenter,
-                    inverter: answer.inverter,
-                    leaveN: answer.leaveN,
-                    promptTokens: answer.promptTokens,
-                    text: answer.text,
-                    finishReason: answer.finishReason,
-                    parsed: answer.grid !== null,
-                  })),
-                });
-              }
-            } finally {
-              if (engine !== null) engine.model.adapter = null;
+          const pairs = group.map((unit) => {
+            const tttRecord = ttt?.records.get(unit.key);
+            let status: ArcEvalAdapterStatus = "base-model";
+            let adapterDir: string | null = null;
+            if (ttt !== null) {
+              status = tttRecord === undefined ? "no-config" : tttRecord.outcome.status;
+              adapterDir = tttRecord?.adapter == null ? null : path.join(ttt.dir, tttRecord.adapter);
             }
+            const task = byId.get(unit.taskId)!;
+            // a pair of a TTT run without an adapter is not predicted: scored wrong
+            const predicted = ttt === null || adapterDir !== null;
+            const adapter =
+              engine === null || adapterDir === null
+                ? null
+                : loadAdapter(adapterDir, engine.loaded.config, {
+                    base: baseFingerprint ?? engine.loaded.weights,
+                    log,
+                  });
+            const instances = (predicted ? testIndices.get(unit.taskId)! : []).map((testIndex) => ({
+              testIndex,
+              instance: { id: `${unit.taskId}-${testIndex}`, train: task.train, test: [task.test[testIndex]] },
+            }));
+            return { unit, task, status, adapterDir, adapter, instances };
+          });
+          const items = pairs.flatMap((pair) => pair.instances.map(({ instance }) => ({ pair, instance })));
+          const predictions =
+            engine === null
+              ? items.map(({ pair, instance }) =>
+                  request.predictor!(instance, {
+                    taskId: pair.unit.taskId,
+                    edit: pair.unit.edit,
+                    adapter: pair.adapterDir,
+                  }),
+                )
+              : predictInstances(
+                  engine.model,
+                  engine.tokenizer,
+                  items.map(({ pair, instance }) => ({ instance, adapter: pair.adapter })),
+                  request.predict,
+                );
+          const groupSeconds = secondsSince(started) / group.length;
+          let next = 0;
+          for (const pair of pairs) {
+            const evaluated: ArcEvalInstance[] = pair.instances.map(({ testIndex, instance }) => {
+              const prediction = predictions[next++];
+              crashPoint("predict");
+              return evaluatedInstance(instance.id, testIndex, prediction, pair.task.test[testIndex].output!);
+            });
+            const record: ArcEvalRecord = {
+              key: pair.unit.key,
+              taskId: pair.unit.taskId,
+              edit: pair.unit.edit,
+              status: pair.status,
+              adapter: pair.adapterDir,
+              instances: evaluated,
+              correct: false,
+              seconds: { predict: groupSeconds, total: groupSeconds },
+            };
+            record.correct = pairScoreOf(
+              record,
+              pair.task.test.map((t) => t.output!),
+            ).correct;
+            records.appendRecord(pair.unit.key, record);
+            progress.tick(1, pair.unit.key);
+            request.afterUnit?.(pair.unit.key);
           }
-          const record: ArcEvalRecord = {
-            key: unit.key,
-            taskId: unit.taskId,
-            edit: unit.edit,
-            status,
-            adapter: adapterDir,
-            instances: evaluated,
-            correct: false,
-            seconds: { predict: secondsSince(started), total: 0 },
-          };
-          record.correct = pairScoreOf(
-            record,
-            task.test.map((t) => t.output!),
-          ).correct;
-          record.seconds.total = secondsSince(started);
-          records.appendRecord(unit.key, record);
-          progress.tick(1, unit.key);
-          request.afterUnit?.(unit.key);
         }
         progress.finish();
       }

@@ -16,9 +16,15 @@
  * an adapter as wrong.
  */
 import path from "node:path";
+import { loraParameterCount } from "../../engine/lora.js";
 import { writeDirectoryAtomically } from "../../io/atomic-file.js";
 import { baseModelFingerprint } from "../../io/base-fingerprint.js";
 import { saveAdapter } from "../../io/peft.js";
+import {
+  DEFAULT_PARALLEL_ADAPTERS,
+  parallelAdaptersWithin,
+  TRAINING_BYTES_PER_PARAMETER,
+} from "../../seal/parallel-adapters.js";
 import { createProgress, type ProgressStream } from "../../seal/progress.js";
 import { openRun } from "../../seal/run-dir.js";
 import { readChallengesFile } from "./data.js";
@@ -36,7 +42,7 @@ import {
 } from "./run-common.js";
 import { parseSelfEditConfig, type RawSelfEditConfig, type SelfEditConfig } from "./self-edit-config.js";
 import { readArcSelfEditFile } from "./self-edit-sampling.js";
-import { runTtt, type TttSettings } from "./ttt.js";
+import { runTttMany, type TttResult, type TttSettings } from "./ttt.js";
 import { type ArcTttRecord, adapterPath, TTT_COMMAND, TTT_RECORDS, validateTttRecord } from "./ttt-records.js";
 import { type ArcTttSummary, summarizeTtt, tttSummaryMarkdown } from "./ttt-summary.js";
 
@@ -55,6 +61,11 @@ export interface ArcTttRequest {
   selection: TaskSelection;
   source: ArcTttSource;
   settings: TttSettings;
+  /**
+   * Inner loops trained together over one pass of the base model (default DEFAULT_PARALLEL_ADAPTERS, fewer when
+   * their training state would pass PARALLEL_ADAPTER_BUDGET_BYTES). Results do not depend on it beyond float rounding.
+   */
+  parallelAdapters?: number;
   /** The model already loaded from `modelDir` (reused across runs); default: loaded when there is work. */
   engine?: ArcEngine;
   progressStream?: ProgressStream;
@@ -173,20 +184,7 @@ export function runArcTtt(request: ArcTttRequest): ArcTttSummary {
           name: "inner loops",
           stream: request.progressStream,
         });
-        for (const unit of units) {
-          const key = pairKey(unit.taskId, unit.edit);
-          if (records.has(key)) continue;
-          progress.setLabel(key);
-          const started = performance.now();
-          const task = byId.get(unit.taskId)!;
-          const { adapter, outcome } = runTtt(
-            engine.model,
-            engine.tokenizer,
-            task,
-            unit.config,
-            settings,
-            (step, total) => progress.setLabel(`${key} step ${step}/${total}`),
-          );
+        const recordUnit = (unit: Unit, key: string, { adapter, outcome }: TttResult, trainSeconds: number) => {
           if (outcome.divergence !== undefined)
             log(`${key}: ${outcome.divergence.error}; no adapter (arc eval scores it wrong)`);
           const saveStarted = performance.now();
@@ -198,23 +196,45 @@ export function runArcTtt(request: ArcTttRequest): ArcTttSummary {
               saveAdapter(partial, adapter, { baseModel: path.resolve(request.modelDir), baseFingerprint }),
             );
           }
-          const record: ArcTttRecord = {
+          const save = secondsSince(saveStarted);
+          records.appendRecord(key, {
             key,
             taskId: unit.taskId,
             edit: unit.edit,
             config: unit.config.raw,
             adapter: relative,
             outcome,
-            seconds: {
-              data: outcome.seconds.data,
-              train: outcome.seconds.train,
-              save: secondsSince(saveStarted),
-              total: secondsSince(started),
-            },
-          };
-          records.appendRecord(key, record);
-          progress.tick(1, key);
-          request.afterUnit?.(key);
+            seconds: { data: outcome.seconds.data, train: outcome.seconds.train, save, total: trainSeconds + save },
+          });
+        };
+        const pending = units.filter((unit) => !records.has(pairKey(unit.taskId, unit.edit)));
+        const requested = request.parallelAdapters ?? DEFAULT_PARALLEL_ADAPTERS;
+        const parallel = parallelAdaptersWithin(
+          requested,
+          TRAINING_BYTES_PER_PARAMETER * loraParameterCount(engine.loaded.config, settings.lora),
+        );
+        if (parallel < requested)
+          log(`training ${parallel} adapters at a time, not ${requested}: so their training state stays within 4 GiB`);
+        // records stay one per inner loop, appended in order, so --resume picks up unit by unit whatever K was
+        for (let from = 0; from < pending.length; from += parallel) {
+          const group = pending.slice(from, from + parallel);
+          const keys = group.map((unit) => pairKey(unit.taskId, unit.edit));
+          const label = group.length === 1 ? keys[0] : `${keys[0]} +${group.length - 1}`;
+          progress.setLabel(label);
+          const started = performance.now();
+          const results = runTttMany(
+            engine.model,
+            engine.tokenizer,
+            group.map((unit) => ({ instance: byId.get(unit.taskId)!, config: unit.config })),
+            settings,
+            (_, step, total) => progress.setLabel(`${label} step ${step}/${total}`),
+          );
+          const groupSeconds = secondsSince(started) / group.length;
+          group.forEach((unit, i) => {
+            recordUnit(unit, keys[i], results[i], groupSeconds);
+            progress.tick(1, keys[i]);
+            request.afterUnit?.(keys[i]);
+          });
         }
         progress.finish();
       }

@@ -9,11 +9,12 @@
  * applied. A task whose TTT data comes out empty gets no adapter at all, as in the reference.
  */
 import type { Projection } from "../../engine/config.js";
-import { type DivergenceRecord, TrainingDivergedError } from "../../engine/divergence.js";
+import type { DivergenceRecord } from "../../engine/divergence.js";
 import { createLoraAdapter, type LoraAdapter, type LoraConfig } from "../../engine/lora.js";
 import type { Model } from "../../engine/model.js";
 import { Rng } from "../../engine/random.js";
-import { type TrainOptions, type TrainResult, trainSft } from "../../engine/train.js";
+import type { TrainOptions } from "../../engine/train.js";
+import { type AdapterJob, trainMany } from "../../engine/train-many.js";
 import { crashPoint } from "../../io/crash-point.js";
 import type { TextTokenizer } from "../../io/tokenizer.js";
 import { selectAugmenters } from "./augment.js";
@@ -128,64 +129,54 @@ export function buildTttExamples(
   return { examples, stats: data.perN };
 }
 
-/** Runs the inner loop for one task and self-edit; the model's own adapter slot is left as it was. */
-export function runTtt(
-  model: Model,
-  tokenizer: TextTokenizer,
-  instance: ArcTask,
-  config: SelfEditConfig,
-  settings: TttSettings,
-  onStep?: (step: number, totalSteps: number, loss: number) => void,
-): TttResult {
-  const dataStarted = performance.now();
-  const { examples, stats } = buildTttExamples(tokenizer, instance, config, settings);
-  const dataSeconds = (performance.now() - dataStarted) / 1000;
-  const training = resolveSelfEditTraining(config, examples.length);
-  const base = {
-    valid: training.valid,
-    reason: training.reason,
-    examples: examples.length,
-    dataStats: stats,
-    strategy: training.strategy,
-    learningRate: training.learningRate,
-    recordedConfig: training.recordedConfig,
+/** One inner loop to run: a task's demonstrations and a self-edit's configuration. */
+export interface TttUnit {
+  instance: ArcTask;
+  config: SelfEditConfig;
+}
+
+type ResolvedTraining = ReturnType<typeof resolveSelfEditTraining>;
+
+/** What a unit needs before training: done already (no data, zero effect), or an adapter job for trainMany. */
+type PreparedTtt =
+  | { kind: "done"; result: TttResult }
+  | {
+      kind: "train";
+      job: AdapterJob;
+      base: Omit<
+        TttOutcome,
+        "status" | "epochs" | "steps" | "trainedTokens" | "firstLoss" | "lastLoss" | "losses" | "seconds"
+      >;
+      epochs: number;
+      dataSeconds: number;
+    };
+
+function untrained(
+  adapter: LoraAdapter | null,
+  base: Extract<PreparedTtt, { kind: "train" }>["base"],
+  status: "no-data" | "zero-effect",
+  epochs: number,
+  dataSeconds: number,
+): PreparedTtt {
+  const outcome: TttOutcome = {
+    ...base,
+    status,
+    epochs,
+    steps: 0,
+    trainedTokens: 0,
+    firstLoss: null,
+    lastLoss: null,
+    losses: [],
+    seconds: { data: dataSeconds, train: 0 },
   };
-  if (examples.length === 0) {
-    return {
-      adapter: null,
-      outcome: {
-        ...base,
-        status: "no-data",
-        epochs: 0,
-        steps: 0,
-        trainedTokens: 0,
-        firstLoss: null,
-        lastLoss: null,
-        losses: [],
-        seconds: { data: dataSeconds, train: 0 },
-      },
-    };
-  }
-  const adapter = createLoraAdapter(model.config, settings.lora, new Rng(settings.loraSeed));
-  if (training.epochs <= 0 || training.optimizerSteps <= 0 || !(training.learningRate > 0)) {
-    return {
-      adapter,
-      outcome: {
-        ...base,
-        status: "zero-effect",
-        epochs: training.epochs,
-        steps: 0,
-        trainedTokens: 0,
-        firstLoss: null,
-        lastLoss: null,
-        losses: [],
-        seconds: { data: dataSeconds, train: 0 },
-      },
-    };
-  }
-  // HF's Trainer runs ceil(epochs × steps per epoch) steps; `optimizerSteps` assumes the reference's batch of 2
-  const stepsPerEpoch = Math.ceil(examples.length / (settings.batchSize * settings.gradientAccumulation));
-  const options: Partial<TrainOptions> = {
+  return { kind: "done", result: { adapter, outcome } };
+}
+
+/** HF Trainer's settings for a self-edit's training: ceil(epochs × steps per epoch) steps, cosine, no decay. */
+function trainOptionsOf(training: ResolvedTraining, examples: number, settings: TttSettings): Partial<TrainOptions> {
+  // `optimizerSteps` assumes the reference's batch of 2; the steps follow the batch actually used
+  const stepsPerEpoch = Math.ceil(examples / (settings.batchSize * settings.gradientAccumulation));
+  return {
     epochs: Math.ceil(training.epochs),
     maxSteps: Math.ceil(training.epochs * stepsPerEpoch),
     lr: training.learningRate,
@@ -198,46 +189,108 @@ export function runTtt(
     seed: settings.seed,
     shuffle: true,
   };
-  const losses: number[] = [];
-  const trainStarted = performance.now();
-  let result: TrainResult;
-  try {
-    result = trainSft(model, examples, { kind: "lora", adapter }, options, (report) => {
-      losses.push(report.loss);
-      onStep?.(report.step, report.totalSteps, report.loss);
-      crashPoint("train-step", "ttt");
-    });
-  } catch (error) {
-    // A diverged inner loop keeps no adapter (its values are NaN); arc eval scores it wrong.
-    if (!(error instanceof TrainingDivergedError)) throw error;
-    return {
-      adapter: null,
-      outcome: {
-        ...base,
-        status: "diverged",
-        epochs: training.epochs,
-        steps: losses.length,
-        trainedTokens: 0,
-        firstLoss: losses[0] ?? null,
-        lastLoss: losses[losses.length - 1] ?? null,
-        losses,
-        seconds: { data: dataSeconds, train: (performance.now() - trainStarted) / 1000 },
-        divergence: error.toRecord(),
-      },
-    };
-  }
-  return {
-    adapter,
-    outcome: {
-      ...base,
-      status: "trained",
-      epochs: training.epochs,
-      steps: result.steps,
-      trainedTokens: result.tokensTrained,
-      firstLoss: result.losses[0] ?? null,
-      lastLoss: result.losses[result.losses.length - 1] ?? null,
-      losses: result.losses,
-      seconds: { data: dataSeconds, train: result.seconds },
-    },
+}
+
+function prepareTtt(model: Model, tokenizer: TextTokenizer, unit: TttUnit, settings: TttSettings): PreparedTtt {
+  const dataStarted = performance.now();
+  const { examples, stats } = buildTttExamples(tokenizer, unit.instance, unit.config, settings);
+  const dataSeconds = (performance.now() - dataStarted) / 1000;
+  const training = resolveSelfEditTraining(unit.config, examples.length);
+  const base = {
+    valid: training.valid,
+    reason: training.reason,
+    examples: examples.length,
+    dataStats: stats,
+    strategy: training.strategy,
+    learningRate: training.learningRate,
+    recordedConfig: training.recordedConfig,
   };
+  if (examples.length === 0) return untrained(null, base, "no-data", 0, dataSeconds);
+  const adapter = createLoraAdapter(model.config, settings.lora, new Rng(settings.loraSeed));
+  if (training.epochs <= 0 || training.optimizerSteps <= 0 || !(training.learningRate > 0))
+    return untrained(adapter, base, "zero-effect", training.epochs, dataSeconds);
+  const job = { examples, adapter, options: trainOptionsOf(training, examples.length, settings) };
+  return { kind: "train", job, base, epochs: training.epochs, dataSeconds };
+}
+
+/**
+ * Runs several inner loops at once: their adapters train together over one pass of the base model per step
+ * (trainMany: each as if alone, up to float rounding). A diverging unit stops alone and keeps no adapter (its
+ * values are NaN); arc eval scores it wrong. Training seconds are the group's, shared among its trained units.
+ */
+export function runTttMany(
+  model: Model,
+  tokenizer: TextTokenizer,
+  units: readonly TttUnit[],
+  settings: TttSettings,
+  onStep?: (unit: number, step: number, totalSteps: number, loss: number) => void,
+): TttResult[] {
+  const prepared = units.map((unit) => prepareTtt(model, tokenizer, unit, settings));
+  const training = prepared.flatMap((p, unit) => (p.kind === "train" ? [{ unit, p }] : []));
+  const losses: number[][] = training.map(() => []);
+  const trainStarted = performance.now();
+  const outcomes = trainMany(
+    model,
+    training.map(({ p }) => p.job),
+    {},
+    (job, report) => {
+      losses[job].push(report.loss);
+      onStep?.(training[job].unit, report.step, report.totalSteps, report.loss);
+      crashPoint("train-step", "ttt");
+    },
+  );
+  const trainSeconds = (performance.now() - trainStarted) / 1000 / Math.max(1, training.length);
+  const results = prepared.map((p) => (p.kind === "done" ? p.result : null));
+  training.forEach(({ unit, p }, j) => {
+    const outcome = outcomes[j];
+    const mine = losses[j];
+    const common = {
+      ...p.base,
+      epochs: p.epochs,
+      firstLoss: mine[0] ?? null,
+      lastLoss: mine[mine.length - 1] ?? null,
+      losses: mine,
+      seconds: { data: p.dataSeconds, train: trainSeconds },
+    };
+    results[unit] = outcome.ok
+      ? {
+          adapter: p.job.adapter,
+          outcome: {
+            ...common,
+            status: "trained",
+            steps: outcome.result.steps,
+            trainedTokens: outcome.result.tokensTrained,
+          },
+        }
+      : {
+          adapter: null,
+          outcome: {
+            ...common,
+            status: "diverged",
+            steps: mine.length,
+            trainedTokens: 0,
+            divergence: outcome.error.toRecord(),
+          },
+        };
+  });
+  return results as TttResult[];
+}
+
+/** Runs the inner loop for one task and self-edit; the model's own adapter slot is left as it was. */
+export function runTtt(
+  model: Model,
+  tokenizer: TextTokenizer,
+  instance: ArcTask,
+  config: SelfEditConfig,
+  settings: TttSettings,
+  onStep?: (step: number, totalSteps: number, loss: number) => void,
+): TttResult {
+  const [result] = runTttMany(
+    model,
+    tokenizer,
+    [{ instance, config }],
+    settings,
+    onStep && ((_, step, total, loss) => onStep(step, total, loss)),
+  );
+  return result;
 }

@@ -114,6 +114,19 @@ describe("arc eval run", { skip: missing ?? false }, () => {
     assert.equal(summary.pairs, 6);
   });
 
+  it("pairs answered together (each with its adapter in one decode batch) give the answers of one at a time", () => {
+    const out = path.join(fixture.root, "one-at-a-time");
+    runArcEval(request(out, { parallelAdapters: 1 }));
+    const answersOf = (dir: string) =>
+      readRecords<ArcEvalRecord>(dir).map((r) => ({
+        key: r.key,
+        instances: r.instances.map((i) => ({ attempts: i.attempts, answers: i.answers.map((a) => a.text) })),
+      }));
+    const together = answersOf(full);
+    assert.deepEqual(answersOf(out), together);
+    assert.equal(together.flatMap((pair) => pair.instances).length, 7, "the test inputs of the 5 pairs with adapters");
+  });
+
   it("its success rate and final_results.json are what score.ts computes from the records", () => {
     const { rate, finalResults } = rateFromRecords(full, tasks);
     assert.deepEqual(summary.successRate, rate);
