@@ -342,12 +342,19 @@ export async function runContinual(request: ContinualRequest): Promise<Continual
         };
         const passages = runPassages[r].map((i) => ({ index: i, passage: data[i] }));
         const evaluateOn = async (upTo: number): Promise<PassageEvaluation[]> => {
+          // every passage's questions in one decode batch (full batches instead of a passage's few questions)
+          const evaluated = passages.slice(0, upTo);
+          const prompts = evaluated.map(({ passage }) =>
+            passage.questions.map((q) => closedBookQaPrompt(passage.title, q.question)),
+          );
+          const answers = answerPrompts(engine.model, tokenizer, prompts.flat(), settings, engine.stopTokenIds);
           const out: PassageEvaluation[] = [];
-          for (const { index, passage } of passages.slice(0, upTo)) {
-            const prompts = passage.questions.map((q) => closedBookQaPrompt(passage.title, q.question));
-            const answers = answerPrompts(engine.model, tokenizer, prompts, settings, engine.stopTokenIds);
-            const grades = await gradeAnswers(passage, answers, judge);
-            out.push({ passage: index, accuracy: accuracyOf(grades), answers, grades });
+          let next = 0;
+          for (const [i, { index, passage }] of evaluated.entries()) {
+            const mine = answers.slice(next, next + prompts[i].length);
+            next += prompts[i].length;
+            const grades = await gradeAnswers(passage, mine, judge);
+            out.push({ passage: index, accuracy: accuracyOf(grades), answers: mine, grades });
           }
           return out;
         };

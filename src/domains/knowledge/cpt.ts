@@ -236,34 +236,51 @@ export async function runCpt(request: CptRequest): Promise<CptSummary> {
         stream: request.progressStream,
       });
       const answerPhase = async (phase: CptPhase, diverged = false): Promise<void> => {
-        for (let i = 0; i < articles.length; i++) {
-          const key = cptRecordKey(phase, i);
-          if (records.has(key)) continue;
-          progress.setLabel(key);
+        const pending = articles.flatMap((_, i) => (records.has(cptRecordKey(phase, i)) ? [] : [i]));
+        // passages answer in groups that fill a decode batch (a passage alone has a few questions); records stay
+        // one per passage, in order, so --resume picks up passage by passage
+        for (let from = 0; from < pending.length; ) {
+          const group: number[] = [];
+          let questions = 0;
+          while (from < pending.length && (group.length === 0 || questions < settings.answerBatch)) {
+            questions += articles[pending[from]].questions.length;
+            group.push(pending[from++]);
+          }
+          progress.setLabel(cptRecordKey(phase, group[0]));
           const started = performance.now();
-          const article = articles[i];
-          const prompts = article.questions.map((q) => closedBookQaPrompt(article.title, q.question));
+          const prompts = group.map((i) =>
+            articles[i].questions.map((q) => closedBookQaPrompt(articles[i].title, q.question)),
+          );
           const answers = diverged
-            ? prompts.map(() => "")
-            : answerPrompts(model, tokenizer, prompts, settings, stopTokenIds);
-          const grades = diverged ? answers.map(() => divergedGrade()) : await gradeAnswers(article, answers, judge);
-          records.appendRecord(key, {
-            key,
-            phase,
-            passage: i,
-            title: article.title,
-            questions: article.questions.map((q, j) => ({
-              question: q.question,
-              gold: q.answer,
-              answer: answers[j],
-              grade: grades[j],
-            })),
-            accuracy: accuracyOf(grades),
-            seconds: (performance.now() - started) / 1000,
-            ...(diverged ? { diverged: true as const } : {}),
-          });
-          judge?.throwIfStopped();
-          progress.tick(1, key);
+            ? prompts.flat().map(() => "")
+            : answerPrompts(model, tokenizer, prompts.flat(), settings, stopTokenIds);
+          const seconds = (performance.now() - started) / 1000 / group.length;
+          let next = 0;
+          for (const [g, i] of group.entries()) {
+            const key = cptRecordKey(phase, i);
+            const article = articles[i];
+            const mine = answers.slice(next, next + prompts[g].length);
+            next += prompts[g].length;
+            const gradeStarted = performance.now();
+            const grades = diverged ? mine.map(() => divergedGrade()) : await gradeAnswers(article, mine, judge);
+            records.appendRecord(key, {
+              key,
+              phase,
+              passage: i,
+              title: article.title,
+              questions: article.questions.map((q, j) => ({
+                question: q.question,
+                gold: q.answer,
+                answer: mine[j],
+                grade: grades[j],
+              })),
+              accuracy: accuracyOf(grades),
+              seconds: seconds + (performance.now() - gradeStarted) / 1000,
+              ...(diverged ? { diverged: true as const } : {}),
+            });
+            judge?.throwIfStopped();
+            progress.tick(1, key);
+          }
         }
       };
       // Phase 1: the base model.
