@@ -67,6 +67,15 @@ void bias_backward(float *dbias, const float *dout, int64_t rows, int64_t dim);
 /* Inverted dropout with a counter-based generator: out = x * keep / (1 - p); mask gets keep/(1-p) or 0. */
 void dropout_forward(float *out, float *mask, const float *x, int64_t n, float p, uint64_t seed);
 
+/*
+ * A parallel loop over chunks 0..chunks-1 on seal's own thread pool (native/thread_pool.c), for the decode step's
+ * many short loops: the caller waits only for chunks another thread has claimed, never for a thread that is not
+ * running. The caller takes chunks in ascending order, the other threads in descending order (from_back = 1), so
+ * a task may prefetch its thread's next chunk. Runs on the caller alone inside a pool task, an OpenMP region, or while another thread uses the pool.
+ */
+typedef void (*seal_pool_task)(void *ctx, int64_t chunk, int from_back);
+void seal_pool_for(int64_t chunks, seal_pool_task task, void *ctx);
+
 /* out[M,N] = x[M,K]·W[N,K]ᵀ for small M (decode): reads W once, no packing. */
 void matmul_small_m(float *out, const float *x, const float *w, int64_t m, int64_t n, int64_t k);
 

@@ -7,9 +7,9 @@
  * reuses the strip from L2, and the first one prefetches the next strip so the memory stream never stalls.
  */
 #include "kernels.h"
+#include <omp.h>
 #ifdef __AVX512F__
 #include <immintrin.h>
-#include <omp.h>
 #endif
 
 #ifdef __AVX512F__
@@ -123,53 +123,86 @@ static void block_generic(float *out, const float *x, const float *w, int64_t m0
 #define KC 1024                 /* columns per pass: an input row block (6 rows × 4 KB) stays in L1 */
 #define STRIP_BYTES (192 << 10) /* weight rows per strip: one strip plus the next one's prefetch fit L2 */
 
-/* M ≥ 3: strips of weight rows over the threads; per strip, K chunks, input row blocks of ≤ 6 (balanced), tiles
- * of 4 weight rows. The first row block of each chunk prefetches the same chunk of the next strip into L2. */
-static void matmul_strips(float *out, const float *x, const float *w, int64_t m, int64_t n, int64_t k) {
-  const int64_t n4 = n & ~(int64_t)3;
-  int64_t strip = (STRIP_BYTES / (k * 4)) & ~(int64_t)3;
-  const int64_t per_thread = ((n4 / (2 * omp_get_max_threads()) + 3) & ~(int64_t)3); /* ≥ 2 strips per thread */
-  if (strip > per_thread) strip = per_thread;
-  if (strip < 4) strip = 4;
-  const int64_t strips = (n4 + strip - 1) / strip, row_blocks = (m + 5) / 6;
-  /* guided: large runs of consecutive strips (so the next-strip prefetch lands in the right L2), then small ones,
-   * so a thread that was descheduled on a shared machine does not leave the other one waiting at the barrier */
-#pragma omp parallel for schedule(guided) if (m * n * k > 8 * SEAL_OMP_MIN_WORK)
-  for (int64_t s = 0; s < strips; s++) {
-    const int64_t o_start = s * strip, o_end = o_start + strip < n4 ? o_start + strip : n4;
-    for (int64_t i0 = 0; i0 < k; i0 += KC) {
-      const int64_t kc = k - i0 < KC ? k - i0 : KC;
-      for (int64_t b = 0, m0 = 0; b < row_blocks; b++) {
-        const int64_t ms = (m - m0) / (row_blocks - b); /* 16 rows: 5, 5, 6 */
-        for (int64_t o0 = o_start; o0 < o_end; o0 += 4) {
-          const float *pf = b == 0 && o0 + strip + 4 <= n4 ? w + (o0 + strip) * k + i0 : NULL;
-          TILES[ms](out + m0 * n + o0, x + m0 * k + i0, w + o0 * k + i0, n, k, kc, i0 > 0, pf);
-        }
-        m0 += ms;
+/* M ≥ 3: strips of weight rows, one per pool chunk; per strip, K chunks, input row blocks of ≤ 6 (balanced), tiles
+ * of 4 weight rows. The first row block of each K chunk prefetches the same K chunk of the strip this thread takes
+ * next (the one above, or below for a thread that claims from the back) into L2. */
+typedef struct {
+  float *out;
+  const float *x, *w;
+  int64_t m, n, k, n4, strip;
+} StripJob;
+
+static void strip_chunk(void *ctx, int64_t chunk, int from_back) {
+  const StripJob *j = ctx;
+  const int64_t m = j->m, n = j->n, k = j->k, row_blocks = (m + 5) / 6;
+  const int64_t o_start = chunk * j->strip, o_end = o_start + j->strip < j->n4 ? o_start + j->strip : j->n4;
+  const int64_t next = from_back ? -j->strip : j->strip; /* strips below the last one are all full */
+  for (int64_t i0 = 0; i0 < k; i0 += KC) {
+    const int64_t kc = k - i0 < KC ? k - i0 : KC;
+    for (int64_t b = 0, m0 = 0; b < row_blocks; b++) {
+      const int64_t ms = (m - m0) / (row_blocks - b); /* 16 rows: 5, 5, 6 */
+      for (int64_t o0 = o_start; o0 < o_end; o0 += 4) {
+        const int64_t p0 = o0 + next;
+        const float *pf = b == 0 && p0 >= 0 && p0 + 4 <= j->n4 ? j->w + p0 * k + i0 : NULL;
+        TILES[ms](j->out + m0 * n + o0, j->x + m0 * k + i0, j->w + o0 * k + i0, n, k, kc, i0 > 0, pf);
       }
+      m0 += ms;
     }
   }
+}
+
+static void matmul_strips(float *out, const float *x, const float *w, int64_t m, int64_t n, int64_t k, int threads) {
+  const int64_t n4 = n & ~(int64_t)3;
+  /* strips fit L2, and are small enough for ≥ 8 per thread (a thread that loses its core holds up little) */
+  int64_t strip = (STRIP_BYTES / (k * 4)) & ~(int64_t)3;
+  const int64_t per_thread = ((n4 / (8 * threads) + 3) & ~(int64_t)3);
+  if (strip > per_thread) strip = per_thread;
+  if (strip < 4) strip = 4;
+  StripJob job = {out, x, w, m, n, k, n4, strip};
+  const int64_t strips = (n4 + strip - 1) / strip;
+  if (threads > 1) seal_pool_for(strips, strip_chunk, &job);
+  else
+    for (int64_t s = 0; s < strips; s++) strip_chunk(&job, s, 0);
   for (int64_t o0 = n4; o0 < n; o0++) block_generic(out, x, w, 0, m, o0, 1, n, k);
 }
 #endif
 
-void matmul_small_m(float *out, const float *x, const float *w, int64_t m, int64_t n, int64_t k) {
+/* M ≤ 2 (or no AVX-512): blocks of 4 weight rows, ROWS_PER_CHUNK of them per pool chunk (~10 µs of reading). */
+#define ROWS_PER_CHUNK 64
+typedef struct {
+  float *out;
+  const float *x, *w;
+  int64_t m, n, k;
+} RowJob;
+
+static void row_chunk(void *ctx, int64_t chunk, int from_back) {
+  const RowJob *j = ctx;
+  const int64_t o_end = (chunk + 1) * ROWS_PER_CHUNK < j->n ? (chunk + 1) * ROWS_PER_CHUNK : j->n;
+  for (int64_t o0 = chunk * ROWS_PER_CHUNK; o0 < o_end; o0 += 4) {
+    const int64_t rs = o_end - o0 < 4 ? o_end - o0 : 4;
 #ifdef __AVX512F__
-  if (m >= 3) {
-    matmul_strips(out, x, w, m, n, k);
-    return;
-  }
-#endif
-#pragma omp parallel for schedule(guided) if (m * n * k > 8 * SEAL_OMP_MIN_WORK)
-  for (int64_t o0 = 0; o0 < n; o0 += 4) {
-    const int64_t rs = n - o0 < 4 ? n - o0 : 4;
-#ifdef __AVX512F__
-    if (rs == 4) {
-      if (m == 2) block4x2(out, x, w, 0, o0, n, k);
-      else if (m == 1) block4x1(out, x, w, 0, o0, n, k);
+    if (rs == 4 && j->m <= 2) {
+      if (j->m == 2) block4x2(j->out, j->x, j->w, 0, o0, j->n, j->k);
+      else block4x1(j->out, j->x, j->w, 0, o0, j->n, j->k);
       continue;
     }
 #endif
-    block_generic(out, x, w, 0, m, o0, rs, n, k);
+    block_generic(j->out, j->x, j->w, 0, j->m, o0, rs, j->n, j->k);
   }
+}
+
+void matmul_small_m(float *out, const float *x, const float *w, int64_t m, int64_t n, int64_t k) {
+  /* the pool, not OpenMP: a decode step is ~190 short loops, and an OpenMP barrier waits for descheduled threads */
+  const int threads = m * n * k > 8 * SEAL_OMP_MIN_WORK ? omp_get_max_threads() : 1;
+#ifdef __AVX512F__
+  if (m >= 3) {
+    matmul_strips(out, x, w, m, n, k, threads);
+    return;
+  }
+#endif
+  RowJob job = {out, x, w, m, n, k};
+  const int64_t chunks = (n + ROWS_PER_CHUNK - 1) / ROWS_PER_CHUNK;
+  if (threads > 1) seal_pool_for(chunks, row_chunk, &job);
+  else
+    for (int64_t c = 0; c < chunks; c++) row_chunk(&job, c, 0);
 }
