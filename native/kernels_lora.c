@@ -181,10 +181,17 @@ static void backward_one(float *dx, int accumulate, const float *dout, const flo
   const float *xs = x + s->start * in_dim, *ds = dout + s->start * out_dim;
   const int64_t rows = s->rows, rank = s->rank, in = in_dim, out = out_dim;
   float *dxs = dx + s->start * in_dim;
-  if (rows == 0) return;
-  gemm(s->gb, rank, ds, 1, out, s->hidden, rank, out, rank, rows, s->scale, 1);  /* dB += scale·doutᵀ·hidden */
+  if (rows == 0) { /* an empty sum: overwritten gradients are zero */
+    if (s->overwrite) {
+      for (int64_t i = 0; i < rank * in; i++) s->ga[i] = 0.0f;
+      for (int64_t i = 0; i < out * rank; i++) s->gb[i] = 0.0f;
+    }
+    return;
+  }
+  const int keep = !s->overwrite;
+  gemm(s->gb, rank, ds, 1, out, s->hidden, rank, out, rank, rows, s->scale, keep); /* dB (+)= scale·doutᵀ·hidden */
   gemm(s->dhidden, rank, ds, out, 1, s->b, rank, rows, rank, out, s->scale, 0);  /* dHidden = scale·dout·B */
-  gemm(s->ga, in, s->dhidden, 1, rank, xs, in, rank, in, rows, 1.0f, 1);         /* dA += dHiddenᵀ·x */
+  gemm(s->ga, in, s->dhidden, 1, rank, xs, in, rank, in, rows, 1.0f, keep);      /* dA (+)= dHiddenᵀ·x */
   gemm(dxs, in, s->dhidden, rank, 1, s->a, in, rows, in, rank, 1.0f, accumulate); /* dx (+)= dHidden·A */
 }
 
@@ -202,12 +209,13 @@ static void backward_one(float *dx, int accumulate, const float *dout, const flo
                          int64_t in_dim, int64_t out_dim) {
   const float *xs = x + s->start * in_dim, *ds = dout + s->start * out_dim;
   const int rows = (int)s->rows, rank = (int)s->rank, in = (int)in_dim, out = (int)out_dim;
-  /* dB += scale·doutᵀ·hidden; dHidden = scale·dout·B; dA += dHiddenᵀ·x; dx (+)= dHidden·A */
-  cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, out, rank, rows, s->scale, ds, out, s->hidden, rank, 1.0f,
+  /* dB (+)= scale·doutᵀ·hidden; dHidden = scale·dout·B; dA (+)= dHiddenᵀ·x; dx (+)= dHidden·A */
+  const float keep = s->overwrite ? 0.0f : 1.0f;
+  cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, out, rank, rows, s->scale, ds, out, s->hidden, rank, keep,
               s->gb, rank);
   cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, rank, out, s->scale, ds, out, s->b, rank, 0.0f,
               s->dhidden, rank);
-  cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, rank, in, rows, 1.0f, s->dhidden, rank, xs, in, 1.0f, s->ga, in);
+  cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, rank, in, rows, 1.0f, s->dhidden, rank, xs, in, keep, s->ga, in);
   cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, in, rank, 1.0f, s->dhidden, rank, s->a, in,
               accumulate ? 1.0f : 0.0f, dx + s->start * in_dim, in);
 }

@@ -1,8 +1,8 @@
 /**
  * The LoRA segment kernels (native/kernels_lora.c) against the float64 reference products: several segments with
  * their own ranks, scales and row counts (an empty one included), ranks and widths that are not multiples of 16 or
- * of the register tiles, both dx modes, gradients that accumulate onto what they held, and rows no segment covers,
- * which must stay untouched.
+ * of the register tiles, both dx modes, gradients that accumulate onto what they held or overwrite it (per segment),
+ * and rows no segment covers, which must stay untouched.
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
@@ -64,8 +64,10 @@ test("loraForwardSegments and loraBackwardSegments match the float64 products pe
       const dxBefore = dx.slice();
       const gas = segs.map((s) => randn(rng, s.rank * inDim));
       const gbs = segs.map((s) => randn(rng, outDim * s.rank));
-      const gasBefore = gas.map((g) => g.slice());
-      const gbsBefore = gbs.map((g) => g.slice());
+      // overwrite alternates per segment, and flips between the two passes
+      const overwrite = Int32Array.from(segs, (_, i) => (i + (accumulate ? 1 : 0)) % 2);
+      const gasBefore = gas.map((g, i) => (overwrite[i] ? new Float32Array(g.length) : g.slice()));
+      const gbsBefore = gbs.map((g, i) => (overwrite[i] ? new Float32Array(g.length) : g.slice()));
       const dhidden = new Float32Array(hidden.length).fill(Number.NaN); // scratch: must be written before read
       native.loraBackwardSegments(
         dx,
@@ -82,6 +84,7 @@ test("loraForwardSegments and loraBackwardSegments match the float64 products pe
         scales,
         inDim,
         outDim,
+        overwrite,
       );
       let offset = 0;
       segs.forEach((s, i) => {
