@@ -540,10 +540,11 @@ static napi_value js_lora_forward_segments(napi_env env, napi_callback_info info
   return undefined(env);
 }
 
-/* loraBackwardSegments(dx, accumulate, dout, x, hidden, dhidden, as, bs, gradAs, gradBs, segments, scales, inDim, outDim) */
+/* loraBackwardSegments(dx, accumulate, dout, x, hidden, dhidden, as, bs, gradAs, gradBs, segments, scales, inDim, outDim,
+ * overwrite): overwrite[i] ≠ 0 writes segment i's gradients instead of adding to them */
 static napi_value js_lora_backward_segments(napi_env env, napi_callback_info info) {
   Args a;
-  if (!load_args(&a, env, info, 14, "loraBackwardSegments")) return NULL;
+  if (!load_args(&a, env, info, 15, "loraBackwardSegments")) return NULL;
   bool accumulate = false;
   napi_get_value_bool(env, a.argv[1], &accumulate);
   int64_t in = dim(&a, 12, "inDim"), out = dim(&a, 13, "outDim");
@@ -554,6 +555,12 @@ static napi_value js_lora_backward_segments(napi_env env, napi_callback_info inf
   int64_t n = 0;
   LoraSegment *segs = lora_segments(&a, 10, 11, 6, 7, 8, 9, 4, 5, rows, in, out, &n);
   if (!segs) return NULL;
+  int32_t *overwrite = i32(&a, 14, (double)n, "overwrite");
+  if (a.failed) {
+    free(segs);
+    return NULL;
+  }
+  for (int64_t i = 0; i < n; i++) segs[i].overwrite = overwrite[i] != 0;
   lora_backward_segments(dx, accumulate, dout, x, segs, n, in, out);
   free(segs);
   return undefined(env);

@@ -82,7 +82,8 @@ void matmul_small_m(float *out, const float *x, const float *w, int64_t m, int64
 /*
  * LoRA on row segments (many adapters in one pass): segment s covers rows [start, start + rows) and adds
  * scale·(x·Aᵀ)·Bᵀ to them. hidden ([rows, rank], the segment's own block) is written by the forward and read by
- * the backward, which accumulates into ga/gb (distinct per segment) and writes or adds dHidden·A into dx.
+ * the backward, which accumulates into ga/gb (distinct per segment; overwrite: writes them instead, for the first
+ * contribution of an optimizer step, so they need no zeroing pass) and writes or adds dHidden·A into dx.
  */
 typedef struct {
   const float *a, *b;
@@ -90,6 +91,7 @@ typedef struct {
   float *hidden, *dhidden;
   int64_t start, rows, rank;
   float scale;
+  int overwrite;
 } LoraSegment;
 void lora_forward_segments(float *out, const float *x, const LoraSegment *segs, int64_t nseg, int64_t in_dim,
                            int64_t out_dim);

@@ -40,4 +40,9 @@ export interface LoraRoute {
   dropoutSeed: number | null;
   /** Where a backward accumulates this adapter's gradients; null: not trained in this pass. */
   grad: LoraAdapter | null;
+  /**
+   * The backward writes `grad` instead of adding to it: the pass holds the first micro-batch of this adapter's
+   * optimizer step, so its gradients need no zeroing beforehand (a full pass writes every wrapped projection's).
+   */
+  gradOverwrite?: boolean;
 }

@@ -114,6 +114,8 @@ export interface LoraSaved {
   bs: Float32Array[];
   /** Gradient accumulators per segment (null: that adapter is not trained in this pass). */
   grads: (LoraPair | null)[];
+  /** Per segment: the backward writes its gradients instead of adding to them (LoraRoute.gradOverwrite). */
+  overwrite: boolean[];
   input: Float32Array; // x, with each dropout segment's rows replaced by dropout(x)
   /** Dropout masks on the rows of segments that use dropout (masked[i]); null when none does. */
   mask: Float32Array | null;
@@ -176,7 +178,8 @@ export function loraForward(
   const as = parts.map((part) => part.pair.a);
   const bs = parts.map((part) => part.pair.b);
   native.loraForwardSegments(out.subarray(0, rows * outDim), input, hidden, as, bs, segments, scales, inDim, outDim);
-  return { segments, scales, as, bs, grads: parts.map((part) => part.grad), input, mask, masked, hidden };
+  const overwrite = parts.map((part) => part.route.gradOverwrite === true);
+  return { segments, scales, as, bs, grads: parts.map((part) => part.grad), overwrite, input, mask, masked, hidden };
 }
 
 /** Accumulates every trained segment's dA, dB and adds its input gradient into dx. */
@@ -214,6 +217,7 @@ export function loraBackward(
     Float32Array.from(pick([...saved.scales])),
     inDim,
     outDim,
+    Int32Array.from(trained, (i) => (saved.overwrite[i] ? 1 : 0)),
   ] as const;
   const input = saved.input;
   if (!saved.mask) {

@@ -118,8 +118,11 @@ export class TrainJob {
     return this.examples[index].tokens.length;
   }
 
-  /** Zeroes the gradients and returns the next optimizer step's micro-batches (drawing its shuffle and seeds). */
-  beginStep(): PlannedStep {
+  /**
+   * Zeroes the gradients and returns the next optimizer step's micro-batches (drawing its shuffle and seeds).
+   * zeroGradients false: the caller's first micro-batch overwrites them instead (LoraRoute.gradOverwrite).
+   */
+  beginStep(zeroGradients = true): PlannedStep {
     if (this.done) throw new Error("TrainJob: every step is done");
     this.stepStarted = performance.now();
     const inEpoch = this.step % this.stepsPerEpoch;
@@ -129,8 +132,12 @@ export class TrainJob {
     for (let mb = 0; mb < chosen.length; mb += this.opts.batchSize)
       microBatches.push({ examples: chosen.slice(mb, mb + this.opts.batchSize), dropoutSeed: this.rng.nextUint32() });
     this.stepTokens = chosen.reduce((sum, i) => sum + this.lossCounts[i], 0);
-    for (const g of this.gradTensors) g.fill(0);
+    if (zeroGradients) this.zeroGradients();
     return { microBatches, tokens: this.stepTokens, gradScale: this.stepTokens > 0 ? 1 / this.stepTokens : 0 };
+  }
+
+  zeroGradients(): void {
+    for (const g of this.gradTensors) g.fill(0);
   }
 
   /** The packed batch and per-row targets of some examples. */

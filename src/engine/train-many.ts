@@ -46,6 +46,8 @@ interface Unit {
   micro: MicroBatch;
   gradScale: number;
   rows: number;
+  /** The step's first micro-batch: its backward writes the job's gradients, which are not zeroed beforehand. */
+  first: boolean;
 }
 
 /** Groups units into passes of at most maxRows rows, never two units of one job in a pass (one gradient each). */
@@ -85,7 +87,8 @@ export function trainMany(
   for (;;) {
     const active = runs.flatMap((run, i) => (run.done || failed[i] ? [] : [i]));
     if (active.length === 0) break;
-    const planned = active.map((job) => ({ job, step: runs[job].beginStep() }));
+    // the first micro-batch's backward overwrites each gradient (it runs before the others: passesOf keeps the order)
+    const planned = active.map((job) => ({ job, step: runs[job].beginStep(false) }));
     // micro-batch m of every job, then m + 1: each job's gradient accumulates in the order it would alone
     const units: Unit[] = [];
     const most = Math.max(...planned.map((p) => p.step.microBatches.length));
@@ -94,7 +97,7 @@ export function trainMany(
         const micro = step.microBatches[m];
         if (!micro) continue;
         const rows = micro.examples.reduce((sum, i) => sum + runs[job].exampleLength(i), 0);
-        units.push({ job, micro, gradScale: step.gradScale, rows });
+        units.push({ job, micro, gradScale: step.gradScale, rows, first: m === 0 });
       }
     const lossSums = new Map<number, number>(active.map((job) => [job, 0]));
     for (const pass of passesOf(units, maxRows)) runPass(model, runs, pass, lossSums);
@@ -133,6 +136,7 @@ function runPass(model: Model, runs: TrainJob[], pass: Unit[], lossSums: Map<num
       rows: unit.rows,
       dropoutSeed: unit.micro.dropoutSeed,
       grad: run.gradients.lora,
+      gradOverwrite: unit.first,
     });
     row += unit.rows;
   }
@@ -146,6 +150,8 @@ function runPass(model: Model, runs: TrainJob[], pass: Unit[], lossSums: Map<num
     gradScales.fill(unit.gradScale, routes[k].start, routes[k].start + routes[k].rows);
   });
   const result = model.lossAndBackward(batch, targets, { grads: { lora: null, full: null }, routes, gradScales });
+  // a pass without loss rows runs no backward, and an empty route none of its own: zero what they would have written
+  for (const unit of pass) if (unit.first && (result.tokens === 0 || unit.rows === 0)) runs[unit.job].zeroGradients();
   pass.forEach((unit, k) => {
     lossSums.set(unit.job, (lossSums.get(unit.job) ?? 0) + (result.routeLossSums?.[k] ?? 0));
   });

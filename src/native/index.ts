@@ -159,7 +159,8 @@ export interface NativeKernels {
     outDim: number,
   ): void;
   /**
-   * Backward of loraForwardSegments: gradAs[i]/gradBs[i] += the segment's dA/dB (distinct buffers per segment);
+   * Backward of loraForwardSegments: gradAs[i]/gradBs[i] += the segment's dA/dB (distinct buffers per segment; = where
+   * overwrite[i] ≠ 0);
    * dx (+= when accumulate, else =) dHidden·A on each segment's rows; dhidden is scratch shaped like hidden.
    */
   loraBackwardSegments(
@@ -177,6 +178,7 @@ export interface NativeKernels {
     scales: Float32Array,
     inDim: number,
     outDim: number,
+    overwrite: Int32Array,
   ): void;
   /**
    * One optimizer step over every tensor: out[0] = the gradients' global norm; when finite, gradients are clipped to

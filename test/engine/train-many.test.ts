@@ -152,3 +152,30 @@ test("an adapter trained together does not depend on its partners: two different
     assert.deepEqual(tensor, b[i], `tensor ${i}`);
   });
 });
+
+test("a step whose pass has no loss rows (so no backward) starts from zero gradients, as alone", () => {
+  // the first micro-batch's backward overwrites the gradients instead of zeroing them first: a pass that runs no
+  // backward must not leave the previous step's gradient in place
+  const config = tinyConfig("llama");
+  const model = tinyModel(config, 9);
+  const rng = new Rng(21);
+  const tokens = (n: number) => randomTokens(rng, n, config.vocabSize);
+  const masked = tokens(6);
+  const job: AdapterJob = {
+    examples: [
+      { tokens: tokens(7), lossMask: null },
+      { tokens: masked, lossMask: masked.map(() => false) },
+      { tokens: tokens(9), lossMask: null },
+    ],
+    adapter: createLoraAdapter(config, SPECS[0].lora, new Rng(31)),
+    options: { epochs: 2, lr: 1e-2, batchSize: 1, seed: 5, shuffle: false, weightDecay: 0.1 },
+  };
+  const alone = cloneAdapter(job.adapter);
+  trainSft(model, job.examples, { kind: "lora", adapter: alone }, job.options);
+  const together = { ...job, adapter: cloneAdapter(job.adapter) };
+  trainMany(model, [together]);
+  const a = adapterTensors(together.adapter);
+  const b = adapterTensors(alone);
+  const diff = Math.max(...a.map((t, k) => maxAbsDiff(t, b[k])));
+  assert.ok(diff < TOLERANCE, `max |Δ| ${diff}`);
+});
